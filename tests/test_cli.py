@@ -1,0 +1,61 @@
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from vacdemo import BetaVAC, preset
+from vacdemo.checkpoint import WEIGHTS, save_checkpoint
+from vacdemo.cli import build_parser, main
+from conftest import ROOT
+
+
+def test_help_runs_as_a_module():
+    out = subprocess.run([sys.executable, "-m", "vacdemo", "train", "--help"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    assert "--capacity" in out and "--preset" in out and "--device" in out
+
+
+def test_set_overrides_are_typed():
+    args = build_parser().parse_args(["train", "--dataset", "mnist", "--set", "optimizer=sgd",
+                                      "--set", "milestones=5,7", "--set", "bf16=false", "--set", "beta=10"])
+    assert dict(args.set) == {"optimizer": "sgd", "milestones": (5, 7), "bf16": False, "beta": 10.0}
+
+
+@pytest.mark.parametrize("bad", ["nonsense=1", "beta=high", "bf16=maybe", "beta"])
+def test_bad_overrides_are_refused(bad, capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--dataset", "mnist", "--set", bad])
+    err = capsys.readouterr().err
+    assert "FIELD=VALUE" in err or "is not a valid" in err
+
+
+def test_missing_data_root_is_one_line_not_a_traceback(tmp_path, capsys):
+    model = BetaVAC(preset("fast", width1=8, width2=16))
+    save_checkpoint(model, tmp_path / "ckpt", {})
+    rc = main(["evaluate", "--dataset", "mnist", "--checkpoint", str(tmp_path / "ckpt"),
+               "--data-dir", str(tmp_path / "no-data")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("error: MNIST not found under") and err.count("\n") == 1
+
+
+def test_corrupt_checkpoint_is_one_line(tmp_path, capsys):
+    save_checkpoint(BetaVAC(preset("fast", width1=8, width2=16)), tmp_path / "ckpt", {})
+    (tmp_path / "ckpt" / WEIGHTS).write_bytes(b"garbage")
+    assert main(["evaluate", "--dataset", "mnist", "--checkpoint", str(tmp_path / "ckpt")]) == 2
+    assert "not a readable safetensors file" in capsys.readouterr().err
+
+
+def test_checkpoint_of_another_dataset_is_refused(tmp_path, capsys):
+    save_checkpoint(BetaVAC(preset("fast", width1=8, width2=16, dataset="fmnist")), tmp_path / "ckpt", {})
+    assert main(["evaluate", "--dataset", "mnist", "--checkpoint", str(tmp_path / "ckpt")]) == 2
+    assert "trained on 'fmnist', not 'mnist'" in capsys.readouterr().err
+
+
+def test_evaluate_prints_accuracy_on_real_data(data_dir, tmp_path, capsys):
+    torch.manual_seed(0)
+    save_checkpoint(BetaVAC(preset("fast", width1=8, width2=16)), tmp_path / "ckpt", {})
+    assert main(["evaluate", "--dataset", "mnist", "--checkpoint", str(tmp_path / "ckpt"),
+                 "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "clean accuracy" in out and "10000 images" in out

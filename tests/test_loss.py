@@ -1,0 +1,53 @@
+import pytest
+import torch
+from torch.distributions import Normal, kl_divergence as torch_kl
+
+from vacdemo.loss import capacity_at, kl_divergence, vac_loss
+
+
+def test_kl_is_zero_at_the_prior():
+    assert torch.equal(kl_divergence(torch.zeros(4, 100), torch.zeros(4, 100)), torch.zeros(4))
+
+
+def test_kl_matches_torch_distributions():
+    torch.manual_seed(0)
+    mu, logvar = torch.randn(8, 100), torch.randn(8, 100)
+    q = Normal(mu, (0.5 * logvar).exp())
+    expected = torch_kl(q, Normal(torch.zeros_like(mu), torch.ones_like(mu))).sum(-1)
+    torch.testing.assert_close(kl_divergence(mu, logvar), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_capacity_schedule_endpoints():
+    assert capacity_at(0, 1.0, 10) == 0.0
+    assert capacity_at(5, 1.0, 10) == pytest.approx(0.5)
+    assert capacity_at(10, 1.0, 10) == 1.0
+    assert capacity_at(59, 1.0, 10) == 1.0  # holds at C after the ramp
+    assert capacity_at(0, 2.0, 0) == 2.0  # no ramp
+
+
+def terms(kl_reduction="batch", c=0.5, beta=1000.0):
+    torch.manual_seed(0)
+    x = torch.rand(6, 1, 28, 28)
+    y = torch.randint(0, 10, (6,))
+    mu, logvar = torch.randn(6, 100), torch.randn(6, 100)
+    recon_logits, class_logits = 10 * torch.randn(2, 6, 1, 28, 28), 10 * torch.randn(2, 6, 10)
+    return vac_loss(x, y, mu, logvar, recon_logits, class_logits, beta=beta, c=c, kl_reduction=kl_reduction)
+
+
+@pytest.mark.parametrize("kl_reduction", ["batch", "sample"])
+def test_loss_is_finite_and_adds_up(kl_reduction):
+    t = terms(kl_reduction)
+    assert all(torch.isfinite(v) for v in t.values())
+    torch.testing.assert_close(t["loss"], t["capacity_term"] + t["recon"] + t["ce"])
+
+
+def test_capacity_term_is_beta_times_distance_to_c():
+    t = terms(c=0.0, beta=1000.0)
+    torch.testing.assert_close(t["capacity_term"], 1000.0 * t["kl"])
+    # "sample" is never below "batch": mean of |KL_i − c| ≥ |mean KL − c|
+    assert terms("sample", c=1.0)["capacity_term"] >= terms("batch", c=1.0)["capacity_term"]
+
+
+def test_unknown_reduction_is_refused():
+    with pytest.raises(ValueError, match="kl_reduction"):
+        terms("median")

@@ -1,0 +1,63 @@
+"""Training and model configuration: one dataclass, two presets, saved inside every checkpoint."""
+from dataclasses import asdict, dataclass, fields, replace
+
+# The paper's capacities (0.01 ... 10) only make sense as nats per latent dimension: C = 0.01 is then
+# 1 nat for the whole 100-d code, too little to tell ten classes apart (the paper's "low accuracy").
+KL_UNIT = "nats per latent dimension (KL summed over the code, divided by latent_dim)"
+
+
+@dataclass(frozen=True)
+class Config:
+    dataset: str = "mnist"  # "mnist" or "fmnist"
+    # --- model (§5: All-CNN encoder, mirrored decoder, 2-layer MLP classifier) ---
+    width1: int = 96  # channels of the first three All-CNN convs
+    width2: int = 192  # channels of the last five All-CNN convs
+    latent_dim: int = 100  # z ∈ R^100
+    hidden: int = 64  # classifier MLP width (100 → 64 → 64 → 10)
+    batchnorm: bool = True  # without it no β = 1000 run trained (README, "What we tried")
+    # --- objective (eq. 5) ---
+    beta: float = 1000.0
+    capacity: float = 1.0  # C, in KL_UNIT
+    capacity_ramp_epochs: float = 10.0  # c rises linearly 0 → C over this many epochs, then stays at C
+    kl_reduction: str = "batch"  # "batch": β·|mean_i KL_i − c|; "sample": mean_i β·|KL_i − c| (Alg. 1 literal)
+    samples: int = 1  # M, reparameterised samples per input
+    l1: float = 0.0  # λ of the ℓ1 penalty on the classifier weights (Tables 1–4)
+    # --- optimisation (§5, except the optimiser: SGD diverges or stalls at β = 1000, see README) ---
+    optimizer: str = "adam"  # "adam" or "sgd"
+    lr: float = 1e-3
+    momentum: float = 0.9  # SGD only
+    weight_decay: float = 1e-6
+    milestones: tuple[int, ...] = (10, 30)  # lr ÷ 10 at these epochs
+    epochs: int = 60
+    batch_size: int = 128
+    grad_clip: float = 0.0  # max gradient norm; 0 = off
+    bf16: bool = True  # bf16 autocast where native (GPUs, AVX512-BF16/AMX CPUs); fp32 elsewhere
+    seed: int = 0
+    kl_unit: str = KL_UNIT
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Config":
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(d) - set(known))
+        if unknown:
+            raise ValueError(f"unknown config field(s) {unknown}; known: {sorted(known)}")
+        d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        return cls(**d)
+
+
+PRESETS = {
+    # §5 as written, with Adam in place of SGD (measured: README, "What we tried").
+    "paper": Config(),
+    # Narrow and short, for 2 CPU cores: under 10 minutes for MNIST.
+    "fast": Config(width1=16, width2=32, epochs=5, milestones=(3, 4), capacity_ramp_epochs=1.0),
+}
+
+
+def preset(name: str, **overrides) -> Config:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    return replace(PRESETS[name], **overrides)

@@ -1,0 +1,58 @@
+"""MNIST and Fashion-MNIST through torchvision, held in memory as uint8 tensors."""
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torchvision import datasets
+
+DATASETS = {"mnist": datasets.MNIST, "fmnist": datasets.FashionMNIST}
+CLASS_NAMES = {
+    "mnist": [str(d) for d in range(10)],
+    "fmnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+}
+
+
+class DataNotFoundError(FileNotFoundError):
+    """The data root lacks the data set's files."""
+
+
+@dataclass
+class Split:
+    """A whole split in memory: images (N, 28, 28) uint8, labels (N,) int64."""
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def batch(self, idx) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images as floats in [0, 1], shape (B, 1, 28, 28), and their labels."""
+        return self.images[idx].unsqueeze(1).float().div_(255), self.labels[idx]
+
+
+def check_dataset(name: str) -> str:
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
+    return name
+
+
+def data_root(data_dir: str | os.PathLike | None = None) -> Path:
+    """--data-dir, else $VACDEMO_DATA, else ./data."""
+    return Path(data_dir or os.environ.get("VACDEMO_DATA") or "data")
+
+
+def load_split(name: str, train: bool, data_dir=None, download: bool = False) -> Split:
+    cls = DATASETS[check_dataset(name)]
+    root = data_root(data_dir)
+    try:
+        ds = cls(root=str(root), train=train, download=download)
+    except RuntimeError as e:  # torchvision: "Dataset not found. You can use download=True ..."
+        if "not found" not in str(e).lower():
+            raise
+        raise DataNotFoundError(
+            f"{cls.__name__} not found under {root.resolve()}: put the raw files in "
+            f"{root / cls.__name__ / 'raw'}, point --data-dir or VACDEMO_DATA at a folder that has them, "
+            f"or add --download to let torchvision fetch them") from None
+    return Split(ds.data, ds.targets)

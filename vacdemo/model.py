@@ -1,0 +1,72 @@
+"""The β-Variational Classifier (§3, §5): All-CNN encoder → z ∈ R^100 → mirrored decoder and MLP classifier."""
+import torch
+from torch import nn
+
+from .config import Config
+
+
+def conv(c_in: int, c_out: int, k: int = 3, stride: int = 1, bn: bool = True) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, k, stride, padding=k // 2, bias=not bn),
+                         *([nn.BatchNorm2d(c_out)] if bn else []), nn.ReLU(inplace=True))
+
+
+def upconv(c_in: int, c_out: int, bn: bool = True) -> nn.Sequential:
+    """Mirror of a stride-2 conv: doubles height and width."""
+    return nn.Sequential(nn.ConvTranspose2d(c_in, c_out, 4, 2, padding=1, bias=not bn),
+                         *([nn.BatchNorm2d(c_out)] if bn else []), nn.ReLU(inplace=True))
+
+
+class BetaVAC(nn.Module):
+    def __init__(self, cfg: Config):
+        super().__init__()
+        w1, w2, bn, d = cfg.width1, cfg.width2, cfg.batchnorm, cfg.latent_dim
+        self.cfg = cfg
+        # All-CNN adapted to 28×28×1 (padding keeps sizes: 28 → 14 → 7).
+        self.encoder = nn.Sequential(
+            conv(1, w1, bn=bn), conv(w1, w1, bn=bn), conv(w1, w1, stride=2, bn=bn),
+            conv(w1, w2, bn=bn), conv(w2, w2, bn=bn), conv(w2, w2, stride=2, bn=bn),
+            conv(w2, w2, bn=bn), conv(w2, w2, k=1, bn=bn), nn.Flatten())
+        feat = w2 * 7 * 7
+        self.to_mu = nn.Linear(feat, d)
+        self.to_logvar = nn.Linear(feat, d)
+        self.from_z = nn.Linear(d, feat)
+        self.decoder = nn.Sequential(
+            conv(w2, w2, k=1, bn=bn), conv(w2, w2, bn=bn), upconv(w2, w2, bn=bn),
+            conv(w2, w2, bn=bn), conv(w2, w1, bn=bn), upconv(w1, w1, bn=bn),
+            conv(w1, w1, bn=bn), nn.Conv2d(w1, 1, 3, padding=1))  # Bernoulli logits
+        self.classifier = nn.Sequential(
+            nn.Linear(d, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(),
+            nn.Linear(cfg.hidden, 10))
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, 1, 28, 28) in [0, 1] → mu, logvar, each (B, latent_dim)."""
+        h = self.encoder(x)  # (B, w2·7·7)
+        return self.to_mu(h), self.to_logvar(h)
+
+    @staticmethod
+    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, samples: int = 1) -> torch.Tensor:
+        """z = mu + σ·ξ, ξ ~ N(0, I): (samples, B, latent_dim)."""
+        xi = torch.randn((samples, *mu.shape), dtype=mu.dtype, device=mu.device)
+        return mu + xi * (0.5 * logvar).exp()
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """z (..., latent_dim) → Bernoulli logits (..., 1, 28, 28)."""
+        lead = z.shape[:-1]
+        h = self.from_z(z.reshape(-1, z.shape[-1])).view(-1, self.cfg.width2, 7, 7)
+        return self.decoder(h).view(*lead, 1, 28, 28)
+
+    # At test and attack time the classifier and decoder read z = mu(x), not a sample: a sampled z would
+    # make the output random, so an attack would follow a noisy gradient (and our robustness figures
+    # would flatter the model through gradient obfuscation) and a prediction would change between calls.
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits (B, 10) from z = mu(x)."""
+        return self.classifier(self.encode(x)[0])
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """The decoder's mean image from z = mu(x), in [0, 1], shape (B, 1, 28, 28)."""
+        return torch.sigmoid(self.decode(self.encode(x)[0]))
+
+
+def reconstruction_error(model: BetaVAC, x: torch.Tensor) -> torch.Tensor:
+    """ℓ2 distance ‖x − reconstruct(x)‖₂ per image, (B,)."""
+    return (x - model.reconstruct(x)).flatten(1).norm(dim=1)
