@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence as torch_kl
 
-from vacdemo.loss import capacity_at, kl_divergence, vac_loss
+from vacdemo.loss import capacity_at, capacity_penalty, kl_divergence, vac_loss
 
 
 def test_kl_is_zero_at_the_prior():
@@ -25,13 +25,14 @@ def test_capacity_schedule_endpoints():
     assert capacity_at(0, 2.0, 0) == 2.0  # no ramp
 
 
-def terms(kl_reduction="batch", c=0.5, beta=1000.0):
+def terms(kl_reduction="batch", c=0.5, beta=1000.0, recon_reduction="sum"):
     torch.manual_seed(0)
     x = torch.rand(6, 1, 28, 28)
     y = torch.randint(0, 10, (6,))
     mu, logvar = torch.randn(6, 100), torch.randn(6, 100)
     recon_logits, class_logits = 10 * torch.randn(2, 6, 1, 28, 28), 10 * torch.randn(2, 6, 10)
-    return vac_loss(x, y, mu, logvar, recon_logits, class_logits, beta=beta, c=c, kl_reduction=kl_reduction)
+    return vac_loss(x, y, mu, logvar, recon_logits, class_logits, beta=beta, c=c, kl_reduction=kl_reduction,
+                    recon_reduction=recon_reduction)
 
 
 @pytest.mark.parametrize("kl_reduction", ["batch", "sample"])
@@ -41,6 +42,12 @@ def test_loss_is_finite_and_adds_up(kl_reduction):
     torch.testing.assert_close(t["loss"], t["capacity_term"] + t["recon"] + t["ce"])
 
 
+def test_mean_reduction_divides_the_reconstruction_term_by_the_pixels():
+    s, m = terms(recon_reduction="sum"), terms(recon_reduction="mean")
+    torch.testing.assert_close(s["recon"], m["recon"])  # logged in nats per image either way
+    torch.testing.assert_close(m["loss"], m["capacity_term"] + m["recon"] / 784 + m["ce"])
+
+
 def test_capacity_term_is_beta_times_distance_to_c():
     t = terms(c=0.0, beta=1000.0)
     torch.testing.assert_close(t["capacity_term"], 1000.0 * t["kl"])
@@ -48,6 +55,19 @@ def test_capacity_term_is_beta_times_distance_to_c():
     assert terms("sample", c=1.0)["capacity_term"] >= terms("batch", c=1.0)["capacity_term"]
 
 
-def test_unknown_reduction_is_refused():
+def test_unknown_reductions_are_refused():
     with pytest.raises(ValueError, match="kl_reduction"):
         terms("median")
+    with pytest.raises(ValueError, match="recon_reduction"):
+        terms(recon_reduction="max")
+
+
+def test_smoothed_capacity_penalty_is_huber_and_close_to_abs():
+    kl = torch.linspace(0.0, 2.0, 201)
+    exact, smooth = capacity_penalty(kl, 1.0, 1000.0), capacity_penalty(kl, 1.0, 1000.0, smoothing=0.1)
+    outside = (kl - 1.0).abs() >= 0.1
+    torch.testing.assert_close(smooth[outside], exact[outside] - 1000.0 * 0.05)  # |·| shifted by β·δ/2
+    inside = ~outside
+    torch.testing.assert_close(smooth[inside], 1000.0 * (kl[inside] - 1.0) ** 2 / 0.2)
+    assert torch.all(exact - smooth <= 1000.0 * 0.05 + 1e-3) and torch.all(smooth <= exact + 1e-4)
+    assert capacity_penalty(torch.tensor(1.0), 1.0, 1000.0, smoothing=0.1) == 0

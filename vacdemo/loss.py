@@ -15,26 +15,42 @@ def capacity_at(epoch: float, capacity: float, ramp_epochs: float) -> float:
     return capacity * min(max(epoch / ramp_epochs, 0.0), 1.0)
 
 
+def capacity_penalty(kl: torch.Tensor, c: float, beta: float, smoothing: float = 0.0) -> torch.Tensor:
+    """β·|kl − c| elementwise; with smoothing δ > 0, its Huber form: β·(kl − c)²/(2δ) within ±δ of c,
+    β·(|kl − c| − δ/2) outside (same slope at the joins, never more than β·δ/2 below β·|kl − c|).
+    Why: at kl ≈ c the subgradient of |·| flips between ±β every step; Adam's second moment then fills
+    with that noise and the encoder hardly follows the likelihood and class terms (README, "What we tried")."""
+    if smoothing <= 0:
+        return beta * (kl - c).abs()
+    return beta * F.huber_loss(kl, torch.full_like(kl, c), reduction="none", delta=smoothing) / smoothing
+
+
 def vac_loss(x, y, mu, logvar, recon_logits, class_logits, *, beta: float, c: float,
-             kl_reduction: str = "batch") -> dict[str, torch.Tensor]:
+             kl_reduction: str = "batch", recon_reduction: str = "sum",
+             smoothing: float = 0.0) -> dict[str, torch.Tensor]:
     """Eq. 5, to minimise: β·|KL(q(z|x) ‖ N(0,I)) − c| + E_q[−log p(x|z) − log p(y|z)].
 
     x (B,1,28,28) in [0,1], y (B,), mu/logvar (B,d), recon_logits (M,B,1,28,28), class_logits (M,B,10).
     KL is measured in nats per latent dimension (summed over the code, ÷ d), the unit of the paper's C.
     −log p(x|z) is the Bernoulli likelihood summed over the 784 pixels; −log p(y|z) the cross-entropy;
     both are averaged over the M samples and the batch. kl_reduction "batch" constrains the batch mean
-    of KL to c; "sample" constrains each input's KL (Algorithm 1 read literally).
+    of KL to c; "sample" constrains each input's KL (Algorithm 1 read literally). recon_reduction "mean"
+    divides −log p(x|z) by the 784 pixels (the scale most BCE code uses); "sum" is the likelihood itself.
     """
     m, d = recon_logits.shape[0], mu.shape[-1]
     kl = kl_divergence(mu.float(), logvar.float()) / d  # (B,)
     if kl_reduction == "batch":
-        capacity_term = beta * (kl.mean() - c).abs()
+        capacity_term = capacity_penalty(kl.mean(), c, beta, smoothing)
     elif kl_reduction == "sample":
-        capacity_term = beta * (kl - c).abs().mean()
+        capacity_term = capacity_penalty(kl, c, beta, smoothing).mean()
     else:
         raise ValueError(f"kl_reduction must be 'batch' or 'sample', not {kl_reduction!r}")
     xs = x.expand(m, *x.shape)
-    recon = F.binary_cross_entropy_with_logits(recon_logits.float(), xs, reduction="none").sum((2, 3, 4)).mean()
+    nll = F.binary_cross_entropy_with_logits(recon_logits.float(), xs, reduction="none").sum((2, 3, 4))  # (M, B)
+    if recon_reduction not in ("sum", "mean"):
+        raise ValueError(f"recon_reduction must be 'sum' or 'mean', not {recon_reduction!r}")
+    recon = nll.mean()  # nats per image, whatever the reduction: what the logs show
+    recon_term = recon / x[0].numel() if recon_reduction == "mean" else recon
     ce = F.cross_entropy(class_logits.float().flatten(0, 1), y.repeat(m))
-    return {"loss": capacity_term + recon + ce, "capacity_term": capacity_term,
+    return {"loss": capacity_term + recon_term + ce, "capacity_term": capacity_term,
             "kl": kl.mean().detach(), "recon": recon.detach(), "ce": ce.detach()}

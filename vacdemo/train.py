@@ -34,7 +34,8 @@ def train_step(model, opt, cfg: Config, x, y, c: float, device) -> dict[str, tor
         z = model.reparameterize(mu, logvar, cfg.samples)  # (M, B, d)
         class_logits = model.classifier(z)  # (M, B, 10)
         terms = vac_loss(x, y, mu, logvar, model.decode(z), class_logits,
-                         beta=cfg.beta, c=c, kl_reduction=cfg.kl_reduction)
+                         beta=cfg.beta, c=c, kl_reduction=cfg.kl_reduction,
+                         recon_reduction=cfg.recon_reduction, smoothing=cfg.capacity_smoothing)
     terms["acc"] = (class_logits.detach().argmax(-1) == y).float().mean()
     loss = terms["loss"] + (cfg.l1 * l1_penalty(model) if cfg.l1 else 0.0)
     opt.zero_grad(set_to_none=True)
