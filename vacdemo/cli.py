@@ -1,5 +1,6 @@
 """`python -m vacdemo train|evaluate`: argparse → seed/device → data → model → train/evaluate."""
 import argparse
+import csv
 import json
 import sys
 import time
@@ -10,6 +11,8 @@ import torch
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import PRESETS, preset
 from .data import DATASETS, DataNotFoundError, load_split
+from .detector import Detector, DetectorError
+from .evaluate_attacks import PAPER_EPS, attack_table, fit_on_training
 from .device import pick_device
 from .evaluate import evaluate
 from .train import train
@@ -74,6 +77,62 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def print_table(rows: list[dict]) -> None:
+    cols = [("eps", "ε", "{:.3f}"), ("robust_accuracy", "robust acc", "{:.3f}"), ("re_clean", "RE clean", "{:.3f}"),
+            ("re_adv", "RE adv", "{:.3f}"), ("detection_accuracy", "det acc", "{:.3f}"),
+            ("detection_auc", "AUC", "{:.3f}"), ("detection_tpr_at_5fpr", "TPR@5%FPR", "{:.3f}"),
+            ("adaptive_success", "adaptive success", "{:.3f}")]
+    cols = [c for c in cols if c[0] in rows[0]]
+    print(" | ".join(h for _, h, _ in cols))
+    print(" | ".join("-" * len(h) for _, h, _ in cols))
+    for r in rows:
+        print(" | ".join(f.format(r[k]).rjust(len(h)) for k, h, f in cols))
+
+
+def cmd_attack(args) -> int:
+    eps_grid = args.eps if args.eps is not None else PAPER_EPS[args.dataset]
+    limit = 1.0 if args.norm == "inf" else 28.0  # an ℓ∞ ball of radius 1 is already the whole [0,1] cube
+    bad = [e for e in eps_grid if not 0 <= e <= limit]
+    if bad:
+        raise ValueError(f"--eps {bad} out of range: ε must lie in [0, {limit:g}] for the ℓ{args.norm} norm")
+    ckpt = Path(args.checkpoint or Path(__file__).resolve().parent.parent / "pretrained" / args.dataset)
+    model = load_checkpoint(ckpt)
+    if model.cfg.dataset != args.dataset:
+        raise CheckpointError(f"{ckpt} was trained on {model.cfg.dataset!r}, not {args.dataset!r}")
+    for p in model.parameters():  # attacks need input gradients only
+        p.requires_grad_(False)
+    det_path = ckpt / f"detector_{args.norm}.json"
+    if args.refit or not det_path.exists():
+        print(f"fitting the detector on {args.n_fit} training images and their PGD versions …")
+        train_split = load_split(args.dataset, True, args.data_dir, args.download)
+        detector = fit_on_training(model, train_split, PAPER_EPS[args.dataset] if args.norm == "inf" else eps_grid,
+                                   n=args.n_fit, alpha=args.alpha, steps=args.steps, norm=args.norm)
+        detector.save(det_path)
+        print(f"  saved {det_path} (threshold τ = {detector.threshold:.3f})")
+    detector = Detector.load(det_path)
+    test = load_split(args.dataset, False, args.data_dir, args.download)
+    n = min(args.n, len(test))
+    start = time.perf_counter()
+    rows = attack_table(model, detector, test, eps_grid, n=n, alpha=args.alpha, steps=args.steps,
+                        norm=args.norm, adaptive=args.adaptive, lam=args.lam)
+    wall = time.perf_counter() - start
+    print(f"{args.dataset}, {n} test images, PGD-{args.steps} ℓ{args.norm}, α = {args.alpha}, checkpoint {ckpt}, "
+          f"detector τ = {detector.threshold:.3f} ({wall:.0f}s)")
+    print_table(rows)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"attack_{args.dataset}_{args.norm}"
+    meta = {"dataset": args.dataset, "checkpoint": str(ckpt), "n": n, "steps": args.steps, "alpha": args.alpha,
+            "norm": args.norm, "detector": str(det_path), "threshold": detector.threshold, "wall_s": round(wall, 1)}
+    stem.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    with open(stem.with_suffix(".csv"), "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"wrote {stem}.csv and .json")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m vacdemo", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -95,6 +154,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", help="checkpoint folder (default: pretrained/<dataset>)")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(run=cmd_evaluate)
+    p = sub.add_parser("attack", help="robust accuracy and detection over an ε grid (PGD, §6.1–6.2)")
+    add_data_args(p)
+    p.add_argument("--eps", type=float, nargs="+",
+                   help="ε grid (default: the paper's, mnist 0 … 0.3, fmnist 0 … 0.1)")
+    p.add_argument("--n", type=int, default=1000, help="test images attacked (default 1000)")
+    p.add_argument("--norm", choices=["inf", "2"], default="inf")
+    p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--alpha", type=float, default=0.01)
+    p.add_argument("--adaptive", action="store_true", help="also run the detector-aware attack")
+    p.add_argument("--lam", type=float, default=10.0, help="λ of the detector-aware attack")
+    p.add_argument("--checkpoint", help="checkpoint folder (default: pretrained/<dataset>)")
+    p.add_argument("--refit", action="store_true", help="refit the detector even if the folder has one")
+    p.add_argument("--n-fit", type=int, default=1000, help="training images for the detector (default 1000)")
+    p.add_argument("--out", default="runs/attack", help="folder for the CSV and JSON (default runs/attack)")
+    p.set_defaults(run=cmd_attack)
     return parser
 
 
@@ -102,6 +176,6 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (DataNotFoundError, CheckpointError, ValueError, FloatingPointError) as e:
+    except (DataNotFoundError, CheckpointError, DetectorError, ValueError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -1,0 +1,126 @@
+"""Projected gradient descent on the β-VAC's classifier: paper Algorithm 2 (Madry et al., 2018)."""
+import contextlib
+
+import torch
+import torch.nn.functional as F
+
+from .model import BetaVAC
+
+NORMS = ("inf", "2")
+LOSSES = ("ce", "margin")
+
+
+def margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Carlini–Wagner margin max_{j≠y} logit_j − logit_y, (B,): positive ⇔ misclassified."""
+    true = logits.gather(1, y[:, None]).squeeze(1)
+    other = logits.masked_fill(F.one_hot(y, logits.shape[1]).bool(), float("-inf")).amax(1)
+    return other - true
+
+
+def attack_objective(logits, y, target, loss: str) -> torch.Tensor:
+    """Per-sample objective to ascend, (B,): move away from y, or toward target when given."""
+    if loss == "ce":
+        return -F.cross_entropy(logits, target, reduction="none") if target is not None else \
+            F.cross_entropy(logits, y, reduction="none")
+    return -margin(logits, target) if target is not None else margin(logits, y)
+
+
+def per_sample(v, x: torch.Tensor, name: str) -> torch.Tensor:
+    """A scalar or (B,) tensor → (B, 1, 1, 1) on x's device, checked to be finite and ≥ 0."""
+    v = torch.as_tensor(v, dtype=x.dtype, device=x.device)
+    if v.dim() > 1 or (v.dim() == 1 and len(v) != len(x)):
+        raise ValueError(f"{name} must be a number or a ({len(x)},) tensor, got shape {tuple(v.shape)}")
+    if not torch.all(torch.isfinite(v) & (v >= 0)):
+        raise ValueError(f"{name} must be finite and ≥ 0, got {v.tolist()}")
+    return v.expand(len(x)).view(-1, 1, 1, 1)
+
+
+def step_and_project(x_adv, grad, x, eps, alpha, norm: str) -> torch.Tensor:
+    """One ascent step of size alpha, then projection onto the ε-ball around x and onto [0, 1]."""
+    if norm == "inf":
+        x_adv = x_adv + alpha * grad.sign()
+        delta = torch.maximum(torch.minimum(x_adv - x, eps), -eps)
+    else:
+        g = grad.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+        x_adv = x_adv + alpha * grad / g.clamp_min(1e-12)
+        delta = x_adv - x
+        d = delta.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+        delta = delta * torch.clamp(eps / d.clamp_min(1e-12), max=1.0)
+    # clamping to [0, 1] moves each pixel toward x, so the result stays inside the ball
+    return (x + delta).clamp(0, 1)
+
+
+def random_point(x, eps, norm: str) -> torch.Tensor:
+    """A uniform start in the ℓ∞ ball, or a random direction at a uniform radius in the ℓ2 ball."""
+    if norm == "inf":
+        delta = (torch.rand_like(x) * 2 - 1) * eps
+    else:
+        delta = torch.randn_like(x)
+        delta = delta / delta.flatten(1).norm(dim=1).view(-1, 1, 1, 1) * eps * torch.rand_like(eps)
+    return (x + delta).clamp(0, 1)
+
+
+@contextlib.contextmanager
+def eval_mode(model: torch.nn.Module):
+    """Eval mode inside, the caller's mode restored after. BatchNorm then uses its running statistics,
+    so each sample's result does not depend on the rest of the batch."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+def check_inputs(x, y, norm, loss, steps, target):
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, not {norm!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, not {loss!r}")
+    if not (isinstance(steps, int) and steps >= 0):
+        raise ValueError(f"steps must be an integer ≥ 0, not {steps!r}")
+    if x.dim() != 4 or x.shape[1:] != (1, 28, 28):
+        raise ValueError(f"x must have shape (B, 1, 28, 28), not {tuple(x.shape)}")
+    if x.numel() and (x.min() < 0 or x.max() > 1):
+        raise ValueError(f"x must lie in [0, 1], got [{x.min().item():.3g}, {x.max().item():.3g}]")
+    if y.shape != (len(x),):
+        raise ValueError(f"y must have shape ({len(x)},), not {tuple(y.shape)}")
+    if target is not None and target.shape != (len(x),):
+        raise ValueError(f"target must be a class or a ({len(x)},) tensor, not shape {tuple(target.shape)}")
+
+
+def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, steps: int = 40,
+        norm: str = "inf", random_start: bool = False, target=None, loss: str = "ce") -> torch.Tensor:
+    """PGD on model.classify (z = mu(x), no sampling), paper Algorithm 2.
+
+    Madry et al., "Towards Deep Learning Models Resistant to Adversarial Attacks", ICLR 2018.
+    x (B, 1, 28, 28) in [0, 1]; y (B,) true classes. eps: ε-ball radius, a number or a (B,) tensor (one
+    ε per sample, so a whole ε-grid for one image runs as one batch). alpha: step size (number or (B,)).
+    norm "inf" (the paper's) or "2". steps=1 with alpha=eps is FGSM. target: a class or (B,) classes to
+    turn x into (targeted attack). loss "ce" (cross-entropy) or "margin" (Carlini–Wagner).
+    Returns x_adv with ‖x_adv − x‖ ≤ ε and x_adv ∈ [0, 1]; x, the model's mode and its .grad are untouched.
+
+    >>> x_adv = pgd(model, x, y, eps=0.3)              # the paper's MNIST attack at ε = 0.3
+    >>> x_grid = pgd(model, x.expand(16, -1, -1, -1), y.expand(16), eps=torch.linspace(0, 0.3, 16))
+    """
+    if target is not None:
+        target = torch.as_tensor(target, device=x.device).long().expand(len(x))
+    check_inputs(x, y, norm, loss, steps, target)
+    eps, alpha = per_sample(eps, x, "eps"), per_sample(alpha, x, "alpha")
+    x = x.detach()
+    with eval_mode(model), torch.enable_grad():  # enable_grad: also when called under no_grad
+        x_adv = random_point(x, eps, norm) if random_start else x.clone()
+        for _ in range(steps):
+            x_adv.requires_grad_(True)
+            # mean over the batch, as torchattacks: the step only uses the sign (or direction) of each
+            # sample's gradient, and the same scale keeps the rounding, hence near-zero signs, identical
+            objective = attack_objective(model.classify(x_adv), y, target, loss).mean()
+            # grad w.r.t. the input only: no weight gradients computed, parameters' .grad untouched
+            (grad,) = torch.autograd.grad(objective, x_adv)
+            x_adv = step_and_project(x_adv.detach(), grad, x, eps, alpha, norm)
+    return x_adv.detach()
+
+
+def fgsm(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, **kw) -> torch.Tensor:
+    """Fast gradient sign method (Goodfellow et al., 2015): one PGD step of size ε."""
+    return pgd(model, x, y, eps=eps, alpha=eps, steps=1, **kw)
