@@ -1,3 +1,5 @@
+import json
+import shutil
 import subprocess
 import sys
 
@@ -59,3 +61,25 @@ def test_evaluate_prints_accuracy_on_real_data(data_dir, tmp_path, capsys):
                  "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert "clean accuracy" in out and "10000 images" in out
+
+
+def test_attack_table_end_to_end_on_the_shipped_model(data_dir, tmp_path, capsys):
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(ROOT / "pretrained" / "mnist", ckpt)
+    (ckpt / "detector_inf.json").unlink(missing_ok=True)  # the command fits one when missing
+    rc = main(["attack", "--dataset", "mnist", "--eps", "0", "0.3", "--n", "40", "--n-fit", "40", "--steps", "10",
+               "--adaptive", "--checkpoint", str(ckpt), "--data-dir", str(data_dir), "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert rc == 0 and "robust acc" in out and "adaptive success" in out
+    assert (ckpt / "detector_inf.json").exists()
+    rows = json.loads((tmp_path / "attack_mnist_inf.json").read_text())["rows"]
+    assert [r["eps"] for r in rows] == [0.0, 0.3]
+    assert rows[0]["adaptive_success"] == 0.0 and rows[1]["robust_accuracy"] < rows[0]["robust_accuracy"]
+    assert (tmp_path / "attack_mnist_inf.csv").read_text().startswith("eps,robust_accuracy")
+
+
+@pytest.mark.parametrize("eps, norm", [("1.5", "inf"), ("-0.1", "inf"), ("30", "2")])
+def test_attack_eps_out_of_range_is_one_line(eps, norm, capsys):
+    assert main(["attack", "--dataset", "mnist", "--eps", eps, "--norm", norm]) == 2
+    err = capsys.readouterr().err
+    assert "out of range" in err and err.count("\n") == 1

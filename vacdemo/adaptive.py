@@ -22,6 +22,7 @@ def adaptive_pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, detector: Det
     x = x.detach()
     best = x.clone()
     best_margin = torch.full((len(x),), float("-inf"), device=x.device)
+    steps = 0 if torch.all(eps == 0) else steps  # nothing can move: only score x itself
     with eval_mode(model), torch.enable_grad():
         x_adv = x.clone()
         for i in range(steps + 1):  # the last pass only scores the final iterate

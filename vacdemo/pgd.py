@@ -108,6 +108,8 @@ def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, st
     check_inputs(x, y, norm, loss, steps, target)
     eps, alpha = per_sample(eps, x, "eps"), per_sample(alpha, x, "alpha")
     x = x.detach()
+    if torch.all(eps == 0):  # nothing can move: skip the model entirely
+        return x.clone()
     with eval_mode(model), torch.enable_grad():  # enable_grad: also when called under no_grad
         x_adv = random_point(x, eps, norm) if random_start else x.clone()
         for _ in range(steps):
