@@ -41,6 +41,29 @@ def test_matches_torchattacks_pgd(model, test_batch, eps):
     assert (ours - theirs).abs().le(1e-5).float().mean() >= 0.999
 
 
+@pytest.mark.parametrize("eps", [1.0, 2.0])
+def test_l2_matches_torchattacks_pgdl2(model, test_batch, eps):
+    x, y = test_batch
+    ours = pgd(model, x, y, eps=eps, alpha=2.5 * eps / 40, steps=40, norm="2")
+    theirs = torchattacks.PGDL2(Classify(model).eval(), eps=eps, alpha=2.5 * eps / 40, steps=40,
+                                random_start=False)(x, y)
+    with torch.no_grad():
+        acc_ours = (model.classify(ours).argmax(1) == y).sum().item()
+        acc_theirs = (model.classify(theirs).argmax(1) == y).sum().item()
+        acc_clean = (model.classify(x).argmax(1) == y).sum().item()
+    assert abs(acc_ours - acc_theirs) <= 1 and acc_ours < acc_clean
+    assert (ours - theirs).abs().le(1e-4).float().mean() >= 0.999
+
+
+def test_margin_loss_attacks_as_well_as_cross_entropy(model, test_batch):
+    x, y = test_batch
+    with torch.no_grad():
+        acc = {loss: (model.classify(pgd(model, x, y, eps=0.15, loss=loss)).argmax(1) == y).float().mean().item()
+               for loss in ("ce", "margin")}
+        clean = (model.classify(x).argmax(1) == y).float().mean().item()
+    assert acc["margin"] < clean - 0.2 and abs(acc["margin"] - acc["ce"]) < 0.15, acc
+
+
 def test_robust_accuracy_does_not_increase_with_eps(model, test_batch):
     x, y = test_batch
     accs = []

@@ -30,7 +30,6 @@ def test_unknown_dataset_is_refused():
 
 def test_data_root_precedence(monkeypatch, tmp_path):
     monkeypatch.setenv("VACDEMO_DATA", str(tmp_path))
-    assert data_root("explicit") == data_root("explicit")
     assert str(data_root("explicit")) == "explicit"
     assert data_root() == tmp_path
     monkeypatch.delenv("VACDEMO_DATA")

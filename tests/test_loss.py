@@ -25,14 +25,14 @@ def test_capacity_schedule_endpoints():
     assert capacity_at(0, 2.0, 0) == 2.0  # no ramp
 
 
-def terms(kl_reduction="batch", c=0.5, beta=1000.0, recon_reduction="sum"):
+def terms(kl_reduction="batch", c=0.5, beta=1000.0, recon_reduction="sum", smoothing=0.0):
     torch.manual_seed(0)
     x = torch.rand(6, 1, 28, 28)
     y = torch.randint(0, 10, (6,))
     mu, logvar = torch.randn(6, 100), torch.randn(6, 100)
     recon_logits, class_logits = 10 * torch.randn(2, 6, 1, 28, 28), 10 * torch.randn(2, 6, 10)
     return vac_loss(x, y, mu, logvar, recon_logits, class_logits, beta=beta, c=c, kl_reduction=kl_reduction,
-                    recon_reduction=recon_reduction)
+                    recon_reduction=recon_reduction, smoothing=smoothing)
 
 
 @pytest.mark.parametrize("kl_reduction", ["batch", "sample"])

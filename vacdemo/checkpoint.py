@@ -88,6 +88,8 @@ def load_checkpoint(path: str | Path) -> BetaVAC:
         if state[k].shape != v.shape:
             raise CheckpointError(f"{folder / WEIGHTS}: {k} has shape {tuple(state[k].shape)}, "
                                   f"the config's model needs {tuple(v.shape)}")
+        if state[k].is_floating_point() and not torch.isfinite(state[k]).all():
+            raise CheckpointError(f"{folder / WEIGHTS}: {k} holds NaN or infinite values")
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
     model.eval()
     model.meta = meta

@@ -1,4 +1,4 @@
-"""`python -m vacdemo train|evaluate`: argparse → seed/device → data → model → train/evaluate."""
+"""`python -m vacdemo train|evaluate|attack`: argparse → device → data → model → train / evaluate / attack."""
 import argparse
 import csv
 import json
@@ -95,6 +95,8 @@ def cmd_attack(args) -> int:
     bad = [e for e in eps_grid if not 0 <= e <= limit]
     if bad:
         raise ValueError(f"--eps {bad} out of range: ε must lie in [0, {limit:g}] for the ℓ{args.norm} norm")
+    if args.n < 1 or args.n_fit < 1 or args.steps < 1:
+        raise ValueError(f"--n, --n-fit and --steps must be ≥ 1 (got {args.n}, {args.n_fit}, {args.steps})")
     ckpt = Path(args.checkpoint or Path(__file__).resolve().parent.parent / "pretrained" / args.dataset)
     model = load_checkpoint(ckpt)
     if model.cfg.dataset != args.dataset:
@@ -102,11 +104,16 @@ def cmd_attack(args) -> int:
     for p in model.parameters():  # attacks need input gradients only
         p.requires_grad_(False)
     det_path = ckpt / f"detector_{args.norm}.json"
-    if args.refit or not det_path.exists():
+    fit_eps = PAPER_EPS[args.dataset] if args.norm == "inf" else eps_grid
+    wanted = {"steps": args.steps, "alpha": args.alpha, "norm": args.norm, "n_clean": args.n_fit}
+    stale = det_path.exists() and any(Detector.load(det_path).meta.get(k) != v for k, v in wanted.items())
+    if stale and not args.refit:
+        print(f"{det_path} was fitted with other attack settings than {wanted}: refitting")
+    if args.refit or stale or not det_path.exists():
         print(f"fitting the detector on {args.n_fit} training images and their PGD versions …")
         train_split = load_split(args.dataset, True, args.data_dir, args.download)
-        detector = fit_on_training(model, train_split, PAPER_EPS[args.dataset] if args.norm == "inf" else eps_grid,
-                                   n=args.n_fit, alpha=args.alpha, steps=args.steps, norm=args.norm)
+        detector = fit_on_training(model, train_split, fit_eps, n=args.n_fit, alpha=args.alpha, steps=args.steps,
+                                   norm=args.norm)
         detector.save(det_path)
         print(f"  saved {det_path} (threshold τ = {detector.threshold:.3f})")
     detector = Detector.load(det_path)
@@ -116,8 +123,8 @@ def cmd_attack(args) -> int:
     rows = attack_table(model, detector, test, eps_grid, n=n, alpha=args.alpha, steps=args.steps,
                         norm=args.norm, adaptive=args.adaptive, lam=args.lam)
     wall = time.perf_counter() - start
-    print(f"{args.dataset}, {n} test images, PGD-{args.steps} ℓ{args.norm}, α = {args.alpha}, checkpoint {ckpt}, "
-          f"detector τ = {detector.threshold:.3f} ({wall:.0f}s)")
+    print(f"{args.dataset}, {n} test images, PGD-{args.steps} ℓ{args.norm}, α = {args.alpha or 'default'}, "
+          f"checkpoint {ckpt}, detector τ = {detector.threshold:.3f} ({wall:.0f}s)")
     print_table(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -161,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=1000, help="test images attacked (default 1000)")
     p.add_argument("--norm", choices=["inf", "2"], default="inf")
     p.add_argument("--steps", type=int, default=40)
-    p.add_argument("--alpha", type=float, default=0.01)
+    p.add_argument("--alpha", type=float, help="step size (default: 0.01 for ℓ∞, 2.5·ε/steps for ℓ2)")
     p.add_argument("--adaptive", action="store_true", help="also run the detector-aware attack")
     p.add_argument("--lam", type=float, default=10.0, help="λ of the detector-aware attack")
     p.add_argument("--checkpoint", help="checkpoint folder (default: pretrained/<dataset>)")

@@ -1,5 +1,5 @@
 """Training and model configuration: one dataclass, two presets, saved inside every checkpoint."""
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 
 # The paper's capacities (0.01 ... 10) only make sense as nats per latent dimension: C = 0.01 is then
 # 1 nat for the whole 100-d code, too little to tell ten classes apart (the paper's "low accuracy").
@@ -22,7 +22,8 @@ class Config:
     kl_reduction: str = "sample"  # "sample": mean_i β·|KL_i − c| (Algorithm 1); "batch": β·|mean_i KL_i − c|
     capacity_smoothing: float = 0.2  # δ: Huber-smooth |KL − c| within ±δ (KL_UNIT); 0 = eq. 5's |·| exactly
     recon_reduction: str = "sum"  # −log p(x|z) "sum" over the 784 pixels (nats per image) or "mean" (÷ 784)
-    samples: int = 1  # M, reparameterised samples per input
+    samples: int = 1  # M, reparameterised samples per input for −log p(x|z) (each costs a decoder pass)
+    class_samples: int = 1  # samples for −log p(y|z): more is cheap (a tiny MLP) and still unbiased for eq. 5
     l1: float = 0.0  # λ of the ℓ1 penalty on the classifier weights (Tables 1–4)
     # --- optimisation (§5, except the optimiser: SGD diverges or stalls at β = 1000, see README) ---
     optimizer: str = "adam"  # "adam" or "sgd"
@@ -42,11 +43,23 @@ class Config:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Config":
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(d) - set(known))
+        """A Config from JSON, each field checked against the type of its default."""
+        if not isinstance(d, dict):
+            raise ValueError(f"config must be a JSON object, not {type(d).__name__}")
+        defaults = asdict(cls())
+        unknown = sorted(set(d) - set(defaults))
         if unknown:
-            raise ValueError(f"unknown config field(s) {unknown}; known: {sorted(known)}")
+            raise ValueError(f"unknown config field(s) {unknown}; known: {sorted(defaults)}")
         d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        for k, v in d.items():
+            want = type(defaults[k])
+            ok = isinstance(v, want) and not (want is not bool and isinstance(v, bool))
+            if want is float and isinstance(v, int) and not isinstance(v, bool):
+                ok, d[k] = True, float(v)
+            if not ok:
+                raise ValueError(f"field {k!r} must be {want.__name__}, got {v!r}")
+        if d.get("dataset", cls.dataset) not in PAPER_CAPACITY:
+            raise ValueError(f"dataset must be one of {sorted(PAPER_CAPACITY)}, got {d['dataset']!r}")
         return cls(**d)
 
 

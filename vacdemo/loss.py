@@ -26,11 +26,11 @@ def capacity_penalty(kl: torch.Tensor, c: float, beta: float, smoothing: float =
 
 
 def vac_loss(x, y, mu, logvar, recon_logits, class_logits, *, beta: float, c: float,
-             kl_reduction: str = "batch", recon_reduction: str = "sum",
-             smoothing: float = 0.0) -> dict[str, torch.Tensor]:
+             kl_reduction: str, recon_reduction: str, smoothing: float) -> dict[str, torch.Tensor]:
     """Eq. 5, to minimise: β·|KL(q(z|x) ‖ N(0,I)) − c| + E_q[−log p(x|z) − log p(y|z)].
 
-    x (B,1,28,28) in [0,1], y (B,), mu/logvar (B,d), recon_logits (M,B,1,28,28), class_logits (M,B,10).
+    x (B,1,28,28) in [0,1], y (B,), mu/logvar (B,d), recon_logits (M,B,1,28,28), class_logits (M_y,B,10):
+    each expectation is estimated with its own number of samples, so both estimates stay unbiased.
     KL is measured in nats per latent dimension (summed over the code, ÷ d), the unit of the paper's C.
     −log p(x|z) is the Bernoulli likelihood summed over the 784 pixels; −log p(y|z) the cross-entropy;
     both are averaged over the M samples and the batch. kl_reduction "batch" constrains the batch mean
@@ -51,6 +51,6 @@ def vac_loss(x, y, mu, logvar, recon_logits, class_logits, *, beta: float, c: fl
         raise ValueError(f"recon_reduction must be 'sum' or 'mean', not {recon_reduction!r}")
     recon = nll.mean()  # nats per image, whatever the reduction: what the logs show
     recon_term = recon / x[0].numel() if recon_reduction == "mean" else recon
-    ce = F.cross_entropy(class_logits.float().flatten(0, 1), y.repeat(m))
+    ce = F.cross_entropy(class_logits.float().flatten(0, 1), y.repeat(class_logits.shape[0]))
     return {"loss": capacity_term + recon_term + ce, "capacity_term": capacity_term,
             "kl": kl.mean().detach(), "recon": recon.detach(), "ce": ce.detach()}

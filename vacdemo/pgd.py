@@ -41,8 +41,8 @@ def step_and_project(x_adv, grad, x, eps, alpha, norm: str) -> torch.Tensor:
         x_adv = x_adv + alpha * grad.sign()
         delta = torch.maximum(torch.minimum(x_adv - x, eps), -eps)
     else:
-        g = grad.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
-        x_adv = x_adv + alpha * grad / g.clamp_min(1e-12)
+        g = grad.flatten(1).norm(dim=1).view(-1, 1, 1, 1) + 1e-10  # + 1e-10 as torchattacks: same rounding
+        x_adv = x_adv + alpha * (grad / g)
         delta = x_adv - x
         d = delta.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
         delta = delta * torch.clamp(eps / d.clamp_min(1e-12), max=1.0)
@@ -85,8 +85,8 @@ def check_inputs(x, y, norm, loss, steps, target):
         raise ValueError(f"x must lie in [0, 1], got [{x.min().item():.3g}, {x.max().item():.3g}]")
     if y.shape != (len(x),):
         raise ValueError(f"y must have shape ({len(x)},), not {tuple(y.shape)}")
-    if target is not None and target.shape != (len(x),):
-        raise ValueError(f"target must be a class or a ({len(x)},) tensor, not shape {tuple(target.shape)}")
+    if target is not None and not torch.all((target >= 0) & (target < 10)):
+        raise ValueError(f"target classes must lie in 0 … 9, got {target.unique().tolist()}")
 
 
 def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, steps: int = 40,
@@ -104,7 +104,10 @@ def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, st
     >>> x_grid = pgd(model, x.expand(16, -1, -1, -1), y.expand(16), eps=torch.linspace(0, 0.3, 16))
     """
     if target is not None:
-        target = torch.as_tensor(target, device=x.device).long().expand(len(x))
+        target = torch.as_tensor(target, device=x.device).long()
+        if target.dim() > 1 or (target.dim() == 1 and len(target) != len(x)):
+            raise ValueError(f"target must be a class or a ({len(x)},) tensor, not shape {tuple(target.shape)}")
+        target = target.expand(len(x))
     check_inputs(x, y, norm, loss, steps, target)
     eps, alpha = per_sample(eps, x, "eps"), per_sample(alpha, x, "alpha")
     x = x.detach()

@@ -31,9 +31,9 @@ def l1_penalty(model: BetaVAC) -> torch.Tensor:
 def train_step(model, opt, cfg: Config, x, y, c: float, device) -> dict[str, torch.Tensor]:
     with autocast(device, cfg.bf16):
         mu, logvar = model.encode(x)
-        z = model.reparameterize(mu, logvar, cfg.samples)  # (M, B, d)
-        class_logits = model.classifier(z)  # (M, B, 10)
-        terms = vac_loss(x, y, mu, logvar, model.decode(z), class_logits,
+        z = model.reparameterize(mu, logvar, max(cfg.samples, cfg.class_samples))  # (M', B, d)
+        class_logits = model.classifier(z[:cfg.class_samples])  # (M_y, B, 10)
+        terms = vac_loss(x, y, mu, logvar, model.decode(z[:cfg.samples]), class_logits,
                          beta=cfg.beta, c=c, kl_reduction=cfg.kl_reduction,
                          recon_reduction=cfg.recon_reduction, smoothing=cfg.capacity_smoothing)
     terms["acc"] = (class_logits.detach().argmax(-1) == y).float().mean()
