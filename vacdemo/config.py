@@ -23,7 +23,7 @@ class Config:
     capacity_smoothing: float = 0.2  # δ: Huber-smooth |KL − c| within ±δ (KL_UNIT); 0 = eq. 5's |·| exactly
     recon_reduction: str = "sum"  # −log p(x|z) "sum" over the 784 pixels (nats per image) or "mean" (÷ 784)
     samples: int = 1  # M, reparameterised samples per input for −log p(x|z) (each costs a decoder pass)
-    class_samples: int = 1  # samples for −log p(y|z): more is cheap (a tiny MLP) and still unbiased for eq. 5
+    class_samples: int = 8  # samples for −log p(y|z): cheap (a tiny MLP), unbiased for eq. 5, less noisy
     l1: float = 0.0  # λ of the ℓ1 penalty on the classifier weights (Tables 1–4)
     # --- optimisation (§5, except the optimiser: SGD diverges or stalls at β = 1000, see README) ---
     optimizer: str = "adam"  # "adam" or "sgd"
@@ -69,8 +69,9 @@ PAPER_CAPACITY = {"mnist": 1.0, "fmnist": 10.0}
 PRESETS = {
     # §5 as written, with Adam in place of SGD (measured: README, "What we tried").
     "paper": Config(),
-    # Narrow and short, for 2 CPU cores: under 10 minutes for MNIST.
-    "fast": Config(width1=16, width2=32, epochs=5, milestones=(3, 4), capacity_ramp_epochs=0.25),
+    # Narrow and short, for 2 CPU cores: under 10 minutes for MNIST. Batch 64: more steps for the same
+    # time (measured: as many images/s as 128 on 2 cores, +0.7 points of accuracy after 2 epochs).
+    "fast": Config(width1=16, width2=32, epochs=6, milestones=(4, 5), batch_size=64, capacity_ramp_epochs=0.25),
 }
 
 
