@@ -82,11 +82,11 @@ def print_table(rows: list[dict]) -> None:
             ("re_adv", "RE adv", "{:.3f}"), ("detection_accuracy", "det acc", "{:.3f}"),
             ("detection_auc", "AUC", "{:.3f}"), ("detection_tpr_at_5fpr", "TPR@5%FPR", "{:.3f}"),
             ("adaptive_success", "adaptive success", "{:.3f}")]
-    cols = [c for c in cols if c[0] in rows[0]]
-    print(" | ".join(h for _, h, _ in cols))
-    print(" | ".join("-" * len(h) for _, h, _ in cols))
+    cols = [(k, h, f, max(len(h), 5)) for k, h, f in cols if k in rows[0]]
+    print("| " + " | ".join(h.rjust(w) for _, h, _, w in cols) + " |")
+    print("|" + "|".join("-" * (w + 1) + ":" for *_, w in cols) + "|")
     for r in rows:
-        print(" | ".join(f.format(r[k]).rjust(len(h)) for k, h, f in cols))
+        print("| " + " | ".join(f.format(r[k]).rjust(w) for k, _, f, w in cols) + " |")
 
 
 def cmd_attack(args) -> int:
