@@ -75,7 +75,7 @@ def test_attack_table_end_to_end_on_the_shipped_model(data_dir, tmp_path, capsys
     rows = json.loads((tmp_path / "attack_mnist_inf.json").read_text())["rows"]
     assert [r["eps"] for r in rows] == [0.0, 0.3]
     assert rows[0]["adaptive_success"] == 0.0 and rows[1]["robust_accuracy"] < rows[0]["robust_accuracy"]
-    assert (tmp_path / "attack_mnist_inf.csv").read_text().startswith("eps,robust_accuracy")
+    assert (tmp_path / "attack_mnist_inf.csv").read_text().startswith("eps,alpha,robust_accuracy")
 
 
 @pytest.mark.parametrize("eps, norm", [("1.5", "inf"), ("-0.1", "inf"), ("30", "2")])
