@@ -36,6 +36,7 @@ def vac_loss(x, y, mu, logvar, recon_logits, class_logits, *, beta: float, c: fl
     both are averaged over the M samples and the batch. kl_reduction "batch" constrains the batch mean
     of KL to c; "sample" constrains each input's KL (Algorithm 1 read literally). recon_reduction "mean"
     divides −log p(x|z) by the 784 pixels (the scale most BCE code uses); "sum" is the likelihood itself.
+    smoothing δ > 0 replaces |·| by its Huber form (capacity_penalty); 0 is eq. 5 exactly.
     """
     m, d = recon_logits.shape[0], mu.shape[-1]
     kl = kl_divergence(mu.float(), logvar.float()) / d  # (B,)
