@@ -106,17 +106,17 @@ def cmd_attack(args) -> int:
     det_path = ckpt / f"detector_{args.norm}.json"
     fit_eps = PAPER_EPS[args.dataset] if args.norm == "inf" else eps_grid
     wanted = {"steps": args.steps, "alpha": args.alpha, "norm": args.norm, "n_clean": args.n_fit}
-    stale = det_path.exists() and any(Detector.load(det_path).meta.get(k) != v for k, v in wanted.items())
-    if stale and not args.refit:
+    detector = None if args.refit or not det_path.exists() else Detector.load(det_path)
+    if detector is not None and any(detector.meta.get(k) != v for k, v in wanted.items()):
         print(f"{det_path} was fitted with other attack settings than {wanted}: refitting")
-    if args.refit or stale or not det_path.exists():
+        detector = None
+    if detector is None:
         print(f"fitting the detector on {args.n_fit} training images and their PGD versions …")
         train_split = load_split(args.dataset, True, args.data_dir, args.download)
         detector = fit_on_training(model, train_split, fit_eps, n=args.n_fit, alpha=args.alpha, steps=args.steps,
                                    norm=args.norm)
         detector.save(det_path)
         print(f"  saved {det_path} (threshold τ = {detector.threshold:.3f})")
-    detector = Detector.load(det_path)
     test = load_split(args.dataset, False, args.data_dir, args.download)
     n = min(args.n, len(test))
     start = time.perf_counter()

@@ -53,7 +53,8 @@ class Detector:
         except FileNotFoundError:
             raise DetectorError(f"{path}: missing; `python -m vacdemo attack` fits one") from None
         except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as e:
-            raise DetectorError(f"{path}: not a detector file ({type(e).__name__}: {e})") from None
+            raise DetectorError(f"{path}: not a detector file ({type(e).__name__}: {e}); "
+                                "`python -m vacdemo attack --refit` fits a new one") from None
         if not (np.isfinite(det.coef) and det.coef > 0 and np.isfinite(det.intercept)):
             raise DetectorError(f"{path}: coef must be finite and > 0 (got {det.coef}), intercept finite")
         return det
