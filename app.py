@@ -1,30 +1,252 @@
-"""vacdemo's Streamlit page. A placeholder until the app issue: it shows what the shipped models are."""
+"""vacdemo's lab: pick, draw or upload an input, move ε, and watch PGD fool a β-VAC while its decoder and
+its reconstruction-error detector look on. A thin shell: *_ui() read controls, cached package calls do the
+math, render_*() draw."""
+import time
+from dataclasses import dataclass
+
+import numpy as np
 import streamlit as st
+import torch
+from streamlit_drawable_canvas import st_canvas
 
-from vacdemo import CheckpointError, load_pretrained
+from ui import figures
+from vacdemo import CLASS_NAMES, CheckpointError, Detector, DetectorError, load_pretrained
+from vacdemo.atlas import Atlas, load_atlas
+from vacdemo.checkpoint import PRETRAINED
+from vacdemo.device import pick_device
+from vacdemo.gallery import Gallery, load_gallery
+from vacdemo.images import diverging_png, gray_png, npy_bytes
+from vacdemo.preprocess import ImageError, preprocess_image
+from vacdemo.sweep import Sweep, eps_grid, sweep
+
+DATASETS = {"mnist": "Digits — MNIST", "fmnist": "Garments — Fashion-MNIST"}
+SOURCES = {"gallery": "Gallery", "draw": "Draw", "upload": "Upload"}
+NORMS = {"inf": "ℓ∞ (the paper's)", "2": "ℓ2"}
+Q = "query-params"  # every control is bound to the URL, so a link reopens the exact setup
 
 
-@st.cache_resource
-def cached_model(name: str):
-    return load_pretrained(name)
+@dataclass(frozen=True)
+class Lab:
+    """What a data set's page runs on, loaded once per server and shared by every session (never mutated)."""
+    model: torch.nn.Module
+    detector: Detector
+    gallery: Gallery
+    atlas: Atlas
+    device: torch.device
+
+
+@st.cache_resource(show_spinner="Loading the model …")
+def load_lab(name: str) -> Lab:
+    device = pick_device("auto")
+    model = load_pretrained(name).to(device).requires_grad_(False)  # attacks need input gradients only
+    folder = PRETRAINED / name
+    return Lab(model, Detector.load(folder / "detector_inf.json"), load_gallery(folder), load_atlas(folder), device)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def attack(name: str, x: np.ndarray, y: int | None, norm: str, steps: int, alpha: float | None,
+           target: int | None, adaptive: bool) -> Sweep:
+    """PGD at every ε of the data set's grid, in one batched call; cached by image and settings."""
+    lab = load_lab(name)
+    return sweep(lab.model, lab.detector, torch.from_numpy(x), y, eps_grid(name, norm), steps=steps, alpha=alpha,
+                 norm=norm, target=target, adaptive=adaptive, device=lab.device)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def prepare(data: bytes, name: str) -> np.ndarray:
+    return preprocess_image(data, name).numpy()
+
+
+# ---------------------------------------------------------------- controls: they return plain values
+def dataset_ui() -> str:
+    return st.sidebar.radio("Data set", list(DATASETS), format_func=DATASETS.get, key="data", bind=Q)
+
+
+def pick_random(lab: Lab) -> None:
+    i = int(np.random.default_rng().integers(len(lab.gallery)))
+    st.session_state.cls = int(lab.gallery.labels[i])
+    st.session_state.sample = lab.gallery.of_class(int(lab.gallery.labels[i])).index(i) + 1
+
+
+def input_ui(lab: Lab, name: str) -> tuple[np.ndarray | None, int | None, str]:
+    """The 28×28 input (or None, with a message shown), its true class when known, and where it came from."""
+    names = CLASS_NAMES[name]
+    source = st.sidebar.radio("Input", list(SOURCES), format_func=SOURCES.get, key="source", horizontal=True, bind=Q)
+    if source == "gallery":
+        cls = st.sidebar.selectbox("Class", range(10), format_func=lambda c: names[c], key="cls", bind=Q)
+        pos = lab.gallery.of_class(cls)
+        sample = st.sidebar.slider("Sample", 1, len(pos), key="sample", bind=Q)
+        st.sidebar.button("Random test image", icon=":material/shuffle:", on_click=pick_random, args=(lab,))
+        i = pos[min(sample, len(pos)) - 1]
+        return lab.gallery.image(i).numpy(), cls, f"test image #{int(lab.gallery.indices[i])} ({names[cls]})"
+    if source == "draw":
+        st.sidebar.caption("Draw with the mouse or a finger; the toolbar under the canvas has undo and clear.")
+        with st.sidebar:
+            canvas = st_canvas(stroke_width=18 if name == "mnist" else 28, stroke_color="#FFFFFF",
+                               background_color="#000000", height=252, width=252, drawing_mode="freedraw",
+                               return_image_data=True, key=f"canvas_{name}")
+        if not (canvas.json_data or {}).get("objects"):
+            st.info("✏️ Draw a " + ("digit" if name == "mnist" else "garment") + " on the canvas in the sidebar.")
+            return None, None, "drawing"
+        data, what = canvas.image_bytes, "your drawing"
+    else:
+        up = st.sidebar.file_uploader("A PNG or JPEG (at most 5 MB)", type=["png", "jpg", "jpeg", "gif", "bmp", "webp"],
+                                      key=f"upload_{name}")
+        if up is None:
+            st.info("⬆️ Upload a picture of a " + ("digit" if name == "mnist" else "garment") + " in the sidebar.")
+            return None, None, "upload"
+        data, what = up.getvalue(), up.name
+    try:
+        return prepare(data, name), None, what
+    except ImageError as e:
+        st.error(f"**{what}** could not be used: {e}")
+        return None, None, what
+
+
+def attack_ui(name: str, y: int | None) -> dict:
+    """Norm, steps, step size, targeted or not, detector-aware or not."""
+    sb = st.sidebar
+    sb.subheader("Attack")
+    norm = sb.radio("Norm", list(NORMS), format_func=NORMS.get, key="norm", horizontal=True, bind=Q)
+    mode = sb.radio("Goal", ["untargeted", "targeted", "evade the detector"], key="mode", bind=Q,
+                    help="Untargeted: any wrong class. Targeted: the class you pick. Evade the detector: "
+                         "a wrong class while keeping the reconstruction error under the detector's threshold.")
+    target = None
+    if mode == "targeted":
+        target = sb.selectbox("Turn it into", range(10), index=None, format_func=lambda c: CLASS_NAMES[name][c],
+                              key="target", bind=Q, placeholder="choose a class")
+        if target is not None and target == y:
+            sb.warning("That is already its class: choose another.")
+            target = None
+    with sb.expander("Advanced"):
+        steps = st.slider("PGD steps", 1, 200, 40, key="steps", bind=Q)
+        auto = st.checkbox("Default step size", True, key="auto_alpha", bind=Q,
+                           help="ℓ∞: 0.01 (the paper's). ℓ2: 2.5·ε/steps for each ε.")
+        alpha = None if auto else st.slider("Step size α", 0.001, 0.1, 0.01, 0.001, format="%.3f", key="alpha",
+                                            bind=Q)
+    return dict(norm=norm, steps=steps, alpha=alpha, target=target, adaptive=mode == "evade the detector",
+                targeted=mode == "targeted")
+
+
+# ---------------------------------------------------------------- drawing: no math, only what a Sweep holds
+def picture(img: np.ndarray, caption: str) -> None:
+    st.image(gray_png(img), caption=caption, width=168)
+
+
+def headline(s: Sweep, k: int, names: list[str], tau: float) -> None:
+    before, after = s.pred[0], s.pred[k]
+    p = s.probs[k, after]
+    flagged = s.score[k] >= 0.5
+    det = (f"the detector **flags** it (score {s.score[k]:.2f}, RE {s.re[k]:.2f} > τ = {tau:.2f})" if flagged else
+           f"the detector does **not** flag it (score {s.score[k]:.2f}, RE {s.re[k]:.2f} ≤ τ = {tau:.2f})")
+    if k == 0:
+        st.info(f"ε = 0: the model says **{names[before]}** ({s.probs[0, before]:.0%}); {det}.")
+    elif after != before:
+        st.error(f"ε = {s.eps[k]:.3f}: fooled, **{names[before]} → {names[after]}** ({p:.0%}); {det}.")
+    else:
+        st.success(f"ε = {s.eps[k]:.3f}: still **{names[after]}** ({p:.0%}); {det}.")
+
+
+def render_images(s: Sweep, k: int, names: list[str], norm: str) -> None:
+    x, x_adv = s.x_adv[0], s.x_adv[k]
+    delta = x_adv - x
+    bound = s.eps[k] if norm == "inf" else float(np.abs(delta).max())
+    cols = st.columns(5)
+    with cols[0]:
+        picture(x, f"input: {names[s.pred[0]]}")
+    with cols[1]:
+        st.image(diverging_png(delta, bound), width=168,
+                 caption=f"perturbation x_adv − x (blue −{bound:.3f} … red +{bound:.3f})")
+    with cols[2]:
+        picture(x_adv, f"adversarial: {names[s.pred[k]]}")
+    with cols[3]:
+        picture(s.recon[0], "decoder's view of the input")
+    with cols[4]:
+        picture(s.recon[k], "decoder's view of the adversarial")
+
+
+def render_film(s: Sweep, k: int, names: list[str]) -> None:
+    st.markdown("**Film strip**: the decoder's reconstruction as ε grows" +
+                (f"; the prediction flips at ε = {s.eps[s.flip()]:.3f} (⚑)" if s.flip() is not None else
+                 "; the prediction never flips on this grid"))
+    frames = range(0, len(s.eps), 2)
+    for col, j in zip(st.columns(len(frames)), frames):
+        with col:
+            mark = "⚑ " if j == s.flip() else ("▶ " if j == k else "")
+            st.image(gray_png(s.recon[j], 3), caption=f"{mark}{s.eps[j]:.3f}: {names[s.pred[j]]}", width=84)
+
+
+def render_downloads(s: Sweep, k: int, names: list[str], name: str) -> None:
+    fooled = s.pred_8bit[k] != s.pred[0]
+    c1, c2, c3 = st.columns([1, 1, 3])
+    stem = f"{name}_adv_eps{s.eps[k]:.3f}"
+    c1.download_button("⬇ PNG (8-bit)", gray_png(s.x_adv[k], 1), f"{stem}.png", "image/png")
+    c2.download_button("⬇ .npy (float32)", npy_bytes(s.x_adv[k]), f"{stem}.npy", "application/octet-stream")
+    c3.caption(f"Saved as an 8-bit PNG, the model says **{names[s.pred_8bit[k]]}**: rounding to 1/255 "
+               + ("keeps it fooled." if fooled and k else "does not fool it." if k else "(no attack at ε = 0)."))
+
+
+def render_panel(lab: Lab, name: str, s: Sweep, k: int, norm: str) -> None:
+    names = CLASS_NAMES[name]
+    tau = lab.detector.threshold
+    headline(s, k, names, tau)
+    render_images(s, k, names, norm)
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(figures.probability_bars(names, s.probs[0], s.probs[k]), key=f"bars{k}")
+    c2.plotly_chart(figures.error_histogram(lab.atlas.re.numpy(), s.re[0], s.re[k], tau), key=f"hist{k}")
+
+
+@st.fragment
+def attack_panel(lab: Lab, name: str, s: Sweep, norm: str) -> None:
+    """Moving ε reruns only this: the grid is already computed, so a move only indexes it."""
+    names = CLASS_NAMES[name]
+    top = float(s.eps[-1])
+    c1, c2 = st.columns([5, 1])
+    eps = c1.slider("ε, the attack's budget", 0.0, top, 0.0, top / (len(s.eps) - 1), format="%.3f",
+                    key=f"eps_{name}_{norm}", bind=Q)
+    play = c2.button("▶ Play", help="Sweep ε from 0 to the maximum")
+    k = int(round(eps / top * (len(s.eps) - 1)))
+    view = st.empty()
+    if play:
+        for j in range(len(s.eps)):
+            with view.container():
+                render_panel(lab, name, s, j, norm)
+            time.sleep(0.15)
+    with view.container():
+        render_panel(lab, name, s, k, norm)
+    render_film(s, k, names)
+    flip = s.flip()
+    st.plotly_chart(figures.curves(s.eps, s.probs[:, s.y], s.p_wrong, s.re, s.score, s.eps[k],
+                                   None if flip is None else s.eps[flip], names[s.y], lab.detector.threshold))
+    st.plotly_chart(figures.latent_map(lab.atlas.codes.numpy(), lab.atlas.labels.numpy(), names,
+                                       lab.atlas.project(s.z), s.eps, k))
+    render_downloads(s, k, names, name)
 
 
 def main() -> None:
-    st.set_page_config(page_title="vacdemo: β-VAC under attack", layout="centered")
+    st.set_page_config(page_title="vacdemo: β-VAC under attack", page_icon="🛡️", layout="wide")
+    st.html("<style>img {image-rendering: pixelated;}</style>")  # never let the browser blur a pixel
     st.title("β-Variational Classifiers under attack")
-    st.write("An interactive lab for the paper by Maggipinto, Terzi and Susto. The live attack page is "
-             "being built; for now this page lists the shipped checkpoints.")
-    for name in ("mnist", "fmnist"):
-        try:
-            model = cached_model(name)
-        except CheckpointError as e:
-            st.info(f"{name}: {e}")
-            continue
-        final = model.meta.get("metrics", {}).get("final", {})
-        st.subheader(name)
-        st.write(f"widths {model.cfg.width1}/{model.cfg.width2}, C = {model.cfg.capacity:g} "
-                 f"({model.cfg.kl_unit}), β = {model.cfg.beta:g}; "
-                 f"clean test accuracy {final.get('test_accuracy', float('nan')):.2%}")
+    name = dataset_ui()
+    try:
+        lab = load_lab(name)
+    except (CheckpointError, DetectorError, ValueError) as e:
+        st.error(f"The shipped model for {DATASETS[name]} could not be loaded: {e}")
+        st.stop()
+    x, y, what = input_ui(lab, name)
+    settings = attack_ui(name, y)
+    if x is None:
+        return
+    st.sidebar.image(gray_png(x[0], 4), caption="what the model sees (28×28)", width=112)
+    if settings.pop("targeted") and settings["target"] is None:
+        st.info("🎯 Choose the class to turn it into, in the sidebar.")
+        return
+    with st.spinner("Running PGD at every ε …"):
+        s = attack(name, x, y, **settings)
+    where = "GPU" if s.device.startswith("cuda") else f"CPU ({torch.get_num_threads()} threads)"
+    st.caption(f"{what} · PGD-{settings['steps']} at {len(s.eps)} values of ε in one batch: "
+               f"{s.seconds * 1000:.0f} ms on {where}")
+    attack_panel(lab, name, s, settings["norm"])
 
 
 if __name__ == "__main__":

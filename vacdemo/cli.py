@@ -1,4 +1,4 @@
-"""`python -m vacdemo train|evaluate|attack`: argparse → device → data → model → train / evaluate / attack."""
+"""`python -m vacdemo train|evaluate|attack|assets`: argparse → device → data → model → train / evaluate / attack."""
 import argparse
 import csv
 import json
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from .atlas import build_atlas, save_atlas
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import PRESETS, preset
 from .data import DATASETS, DataNotFoundError, load_split
@@ -15,6 +16,7 @@ from .detector import Detector, DetectorError
 from .evaluate_attacks import PAPER_EPS, attack_table, fit_on_training
 from .device import pick_device
 from .evaluate import evaluate
+from .gallery import build_gallery, save_gallery
 from .train import train
 
 
@@ -140,6 +142,18 @@ def cmd_attack(args) -> int:
     return 0
 
 
+def cmd_assets(args) -> int:
+    """The app's files beside a checkpoint: a gallery of test images and the latent map (atlas)."""
+    ckpt = Path(args.checkpoint or Path(__file__).resolve().parent.parent / "pretrained" / args.dataset)
+    model = load_checkpoint(ckpt)
+    if model.cfg.dataset != args.dataset:
+        raise CheckpointError(f"{ckpt} was trained on {model.cfg.dataset!r}, not {args.dataset!r}")
+    test = load_split(args.dataset, False, args.data_dir, args.download)
+    print(f"wrote {save_gallery(build_gallery(test, args.per_class), ckpt)}")
+    print(f"wrote {save_atlas(build_atlas(model, test, args.n), ckpt)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m vacdemo", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -176,6 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-fit", type=int, default=1000, help="training images for the detector (default 1000)")
     p.add_argument("--out", default="runs/attack", help="folder for the CSV and JSON (default runs/attack)")
     p.set_defaults(run=cmd_attack)
+    p = sub.add_parser("assets", help="the app's gallery and latent map beside a checkpoint")
+    add_data_args(p)
+    p.add_argument("--checkpoint", help="checkpoint folder (default: pretrained/<dataset>)")
+    p.add_argument("--per-class", type=int, default=8, help="gallery images per class (default 8)")
+    p.add_argument("--n", type=int, default=2000, help="test images in the latent map (default 2000)")
+    p.set_defaults(run=cmd_assets)
     return parser
 
 

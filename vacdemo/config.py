@@ -30,7 +30,8 @@ class Config:
     lr: float = 1e-3
     momentum: float = 0.9  # SGD only
     weight_decay: float = 1e-6
-    milestones: tuple[int, ...] = (10, 30)  # lr ÷ 10 at these epochs
+    schedule: str = "step"  # "step": lr ÷ 10 at each milestone epoch; "cosine": lr → 0 along a half cosine, per step
+    milestones: tuple[int, ...] = (10, 30)  # lr ÷ 10 at these epochs ("step" only)
     epochs: int = 60
     batch_size: int = 128
     grad_clip: float = 0.0  # max gradient norm; 0 = off

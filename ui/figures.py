@@ -1,0 +1,75 @@
+"""Plotly figures for the attack page. They only draw: every number comes from vacdemo's Sweep and Atlas."""
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+# Ten classes, ten distinct colours (Tableau 10); the adversarial path is drawn in black over them.
+PALETTE = ["#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",
+           "#9C755F", "#BAB0AC"]
+CLEAN, ADV = "#4C78A8", "#E45756"
+
+
+def layout(fig: go.Figure, height: int, **kw) -> go.Figure:
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.2),
+                      dragmode=False, **kw)
+    return fig
+
+
+def probability_bars(names: list[str], p_clean: np.ndarray, p_adv: np.ndarray) -> go.Figure:
+    """Class probabilities of the clean and the adversarial input, side by side."""
+    fig = go.Figure([go.Bar(name="clean", x=names, y=p_clean, marker_color=CLEAN),
+                     go.Bar(name="adversarial", x=names, y=p_adv, marker_color=ADV)])
+    fig.update_yaxes(range=[0, 1], title="probability")
+    return layout(fig, 300, barmode="group", title="What the classifier says")
+
+
+def error_histogram(re_test: np.ndarray, re_clean: float, re_adv: float, tau: float) -> go.Figure:
+    """The test set's clean reconstruction errors, with this input's two and the detector's threshold."""
+    fig = go.Figure(go.Histogram(x=re_test, nbinsx=50, marker_color="#BBBBBB", name="clean test images"))
+    for x, name, color, dash in ((tau, "threshold τ", "black", "dash"), (re_clean, "this input, clean", CLEAN, "solid"),
+                                 (re_adv, "this input, attacked", ADV, "solid")):
+        fig.add_vline(x=x, line_color=color, line_dash=dash, line_width=3)
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=color, dash=dash), name=name))
+    fig.update_xaxes(title="reconstruction error ‖x − x̂‖₂", range=[0, 1.05 * max(re_test.max(), re_adv, tau)])
+    fig.update_yaxes(title="images")
+    return layout(fig, 300, title="Where the inputs fall among clean test images", showlegend=True)
+
+
+def curves(eps: np.ndarray, p_true: np.ndarray, p_wrong: np.ndarray, re: np.ndarray, score: np.ndarray,
+           eps_now: float, eps_flip: float | None, true_name: str, tau: float) -> go.Figure:
+    """Over ε: the true class's and the top wrong class's probability, the reconstruction error, the score."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=("classifier", "reconstruction error", "detector"))
+    fig.add_trace(go.Scatter(x=eps, y=p_true, name=f"P({true_name})", line_color=CLEAN), 1, 1)
+    fig.add_trace(go.Scatter(x=eps, y=p_wrong, name="P(top wrong class)", line_color=ADV), 1, 1)
+    fig.add_trace(go.Scatter(x=eps, y=re, name="‖x_adv − x̂_adv‖₂", line_color="#59A14F"), 1, 2)
+    fig.add_hline(y=tau, line_dash="dash", line_color="black", row=1, col=2, annotation_text="τ")
+    fig.add_trace(go.Scatter(x=eps, y=score, name="P(adversarial)", line_color="#B07AA1"), 1, 3)
+    fig.add_hline(y=0.5, line_dash="dash", line_color="black", row=1, col=3)
+    for col in (1, 2, 3):
+        fig.add_vline(x=eps_now, line_color="gray", row=1, col=col)
+        if eps_flip is not None:
+            fig.add_vline(x=eps_flip, line_color=ADV, line_dash="dot", row=1, col=col)
+        fig.update_xaxes(title="ε", row=1, col=col)
+    fig.update_yaxes(range=[0, 1.02], row=1, col=1)
+    fig.update_yaxes(range=[0, 1.02], row=1, col=3)
+    return layout(fig, 300)
+
+
+def latent_map(codes: np.ndarray, labels: np.ndarray, names: list[str], path: np.ndarray, eps: np.ndarray,
+               k_now: int) -> go.Figure:
+    """Test codes in the 2-D LDA view coloured by class, and the path of μ(x_adv) as ε grows."""
+    fig = go.Figure()
+    for c, name in enumerate(names):
+        pts = codes[labels == c]
+        fig.add_trace(go.Scattergl(x=pts[:, 0], y=pts[:, 1], mode="markers", name=name, opacity=0.35,
+                                   marker=dict(size=5, color=PALETTE[c]), hoverinfo="name"))
+    fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers", name="μ(x_adv) as ε grows",
+                             line=dict(color="black", width=2), marker=dict(size=5, color="black"),
+                             text=[f"ε = {e:.3f}" for e in eps], hoverinfo="text"))
+    fig.add_trace(go.Scatter(x=path[[0], 0], y=path[[0], 1], mode="markers", name="clean",
+                             marker=dict(size=14, color=CLEAN, symbol="circle", line=dict(color="white", width=2))))
+    fig.add_trace(go.Scatter(x=path[[k_now], 0], y=path[[k_now], 1], mode="markers", name=f"ε = {eps[k_now]:.3f}",
+                             marker=dict(size=16, color=ADV, symbol="x", line=dict(color="white", width=1))))
+    fig.update_xaxes(showticklabels=False, title="LDA 1")
+    fig.update_yaxes(showticklabels=False, title="LDA 2")
+    return layout(fig, 480, title="Latent space: the code walks toward another class")

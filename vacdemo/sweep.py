@@ -1,0 +1,115 @@
+"""One image attacked at every ε of a grid in one batched call: what the app shows, computed once.
+
+Each row of the batch is the same image with its own ε (PGD takes per-sample ε), so the whole grid costs
+one attack of a batch of K images, and moving the app's ε slider only indexes the result.
+"""
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .adaptive import adaptive_pgd
+from .detector import Detector
+from .model import BetaVAC
+from .pgd import pgd
+
+# The ε sliders' ranges: the paper's (ℓ∞), and for ℓ2 a ball of about the same volume scale (√784 ≈ 28
+# times an ℓ∞ radius bounds the ℓ2 norm; a tenth of that is a common budget). Steps hit the paper's columns.
+EPS_MAX = {("mnist", "inf"): 0.3, ("fmnist", "inf"): 0.1, ("mnist", "2"): 3.0, ("fmnist", "2"): 1.0}
+GRID_SIZE = 21  # MNIST ℓ∞: steps of 0.015 (0.075, 0.15, … on the grid); Fashion-MNIST: 0.005
+MAX_STEPS = 200
+
+
+def eps_grid(dataset: str, norm: str) -> np.ndarray:
+    if (dataset, norm) not in EPS_MAX:
+        raise ValueError(f"no ε range for dataset {dataset!r} and norm {norm!r}")
+    return np.linspace(0, EPS_MAX[dataset, norm], GRID_SIZE).round(6)
+
+
+@dataclass
+class Sweep:
+    """Results per ε, each a numpy array with the grid as its first axis (K = len(eps))."""
+    eps: np.ndarray  # (K,)
+    x_adv: np.ndarray  # (K, 28, 28)
+    recon: np.ndarray  # (K, 28, 28) the decoder's image of x_adv
+    probs: np.ndarray  # (K, 10) class probabilities of x_adv
+    re: np.ndarray  # (K,) ℓ2 reconstruction error
+    score: np.ndarray  # (K,) detector's P(adversarial)
+    z: np.ndarray  # (K, d) μ(x_adv)
+    pred_8bit: np.ndarray  # (K,) the prediction once x_adv is saved as an 8-bit PNG (rounded to 1/255)
+    y: int  # the class the attack moves away from
+    target: int | None  # the class it moves toward (targeted), else None
+    seconds: float  # wall time of the attack and the read-out
+    device: str
+
+    @property
+    def pred(self) -> np.ndarray:
+        return self.probs.argmax(1)
+
+    @property
+    def p_wrong(self) -> np.ndarray:
+        """(K,) the probability of the most likely class other than y."""
+        return np.delete(self.probs, self.y, axis=1).max(1)
+
+    def flip(self) -> int | None:
+        """Index of the first ε whose prediction is no longer y (targeted: is the target), or None."""
+        hit = self.pred == self.target if self.target is not None else self.pred != self.y
+        return int(np.argmax(hit)) if hit.any() else None
+
+
+def default_alpha(eps: np.ndarray, steps: int, norm: str) -> np.ndarray:
+    """ℓ∞: the paper's 0.01 per step. ℓ2: 2.5·ε/steps per ε (Madry et al.'s rule), so each ε can reach its rim."""
+    return np.full_like(eps, 0.01) if norm == "inf" else np.maximum(2.5 * eps / steps, 1e-6)
+
+
+def check_settings(eps: np.ndarray, steps: int, alpha: np.ndarray, norm: str, target) -> None:
+    """Limits enforced here, not only by the app's widgets: an API caller gets the same clear messages."""
+    if norm not in ("inf", "2"):
+        raise ValueError(f"norm must be 'inf' or '2', not {norm!r}")
+    top = max(v for (_, n), v in EPS_MAX.items() if n == norm)
+    if not (np.all(np.isfinite(eps)) and np.all(eps >= 0) and np.all(eps <= top)):
+        raise ValueError(f"ε must lie in [0, {top}] for the ℓ{'∞' if norm == 'inf' else 2} norm, got {eps}")
+    if not (isinstance(steps, int) and 1 <= steps <= MAX_STEPS):
+        raise ValueError(f"steps must be an integer in 1 … {MAX_STEPS}, got {steps!r}")
+    if not (np.all(np.isfinite(alpha)) and np.all(alpha > 0) and np.all(alpha <= 1)):
+        raise ValueError(f"step size must lie in (0, 1], got {alpha!r}")
+    if target is not None and not (isinstance(target, int) and 0 <= target < 10):
+        raise ValueError(f"target must be a class 0 … 9 or None, got {target!r}")
+
+
+def sweep(model: BetaVAC, detector: Detector, x: torch.Tensor, y: int | None, eps, *, steps: int = 40,
+          alpha: float | None = None, norm: str = "inf", target: int | None = None, adaptive: bool = False,
+          device: torch.device = torch.device("cpu")) -> Sweep:
+    """Attack x (1, 28, 28) at every ε in eps (K,). y: the class to move away from (the true class, or the
+    model's clean prediction when none is known); alpha: step size (None: default_alpha); target: a class to move toward instead. adaptive: the
+    detector-aware attack (untargeted only). The model must already be on `device`; it is not changed."""
+    eps = np.atleast_1d(np.asarray(eps, dtype=np.float64))
+    alpha = default_alpha(eps, steps, norm) if alpha is None else np.broadcast_to(np.float64(alpha), eps.shape)
+    check_settings(eps, steps, alpha, norm, target)
+    if adaptive and target is not None:
+        raise ValueError("the detector-aware attack is untargeted: choose one or the other")
+    if x.shape != (1, 28, 28) or x.min() < 0 or x.max() > 1:
+        raise ValueError(f"x must be (1, 28, 28) in [0, 1], got shape {tuple(x.shape)}")
+    start = time.perf_counter()
+    if y is None:  # no label (a drawing, an upload): attack what the model says now
+        with torch.no_grad():
+            y = int(model.classify(x[None].to(device)).argmax())
+    k = len(eps)
+    xs = x.to(device).expand(k, 1, 28, 28).contiguous()
+    ys = torch.full((k,), y, device=device)
+    e, a = (torch.as_tensor(v, dtype=xs.dtype, device=device) for v in (eps, alpha))
+    if adaptive:
+        x_adv, _ = adaptive_pgd(model, xs, ys, detector, eps=e, alpha=a, steps=steps, norm=norm)
+    else:
+        x_adv = pgd(model, xs, ys, eps=e, alpha=a, steps=steps, norm=norm, target=target)
+    with torch.no_grad():
+        mu, _ = model.encode(x_adv)
+        recon = torch.sigmoid(model.decode(mu))
+        re = (x_adv - recon).flatten(1).norm(dim=1)
+        probs = model.classifier(mu).softmax(1)
+        pred_8bit = model.classify((x_adv * 255).round() / 255).argmax(1)
+    out = {k_: v.float().cpu().numpy() for k_, v in
+           dict(x_adv=x_adv[:, 0], recon=recon[:, 0], probs=probs, re=re, score=detector.prob(re), z=mu).items()}
+    return Sweep(eps=eps, y=int(y), target=target, pred_8bit=pred_8bit.cpu().numpy(),
+                 seconds=time.perf_counter() - start, device=str(device), **out)
