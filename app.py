@@ -19,7 +19,7 @@ from vacdemo.images import diverging_png, gray_png, npy_bytes
 from vacdemo.preprocess import ImageError, preprocess_image
 from vacdemo.sweep import Sweep, eps_grid, sweep
 
-DATASETS = {"mnist": "Digits — MNIST", "fmnist": "Garments — Fashion-MNIST"}
+DATASETS = {"mnist": "Digits (MNIST)", "fmnist": "Garments (Fashion-MNIST)"}
 SOURCES = {"gallery": "Gallery", "draw": "Draw", "upload": "Upload"}
 NORMS = {"inf": "ℓ∞ (the paper's)", "2": "ℓ2"}
 Q = "query-params"  # every control is bound to the URL, so a link reopens the exact setup

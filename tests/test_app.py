@@ -1,10 +1,93 @@
+"""The Streamlit page through AppTest: both data sets, the attack changing the prediction, targeted mode,
+uploads good and bad, and links (query parameters) that reopen a setup."""
+import io
+
+import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
+from vacdemo.checkpoint import PRETRAINED
+from vacdemo.gallery import load_gallery
 
 
-def test_placeholder_page_runs_and_lists_the_shipped_models():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+def page(**query) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params = query
+    return at.run()
+
+
+def messages(at: AppTest) -> list[str]:
+    return [m.value for m in [*at.error, *at.info, *at.success, *at.warning]]
+
+
+def headline(at: AppTest) -> str:
+    found = [m for m in messages(at) if m.startswith("ε = ")]
+    assert len(found) == 1, messages(at)
+    return found[0]
+
+
+@pytest.mark.parametrize("label", ["Digits (MNIST)", "Garments (Fashion-MNIST)"])
+def test_page_runs_for_both_datasets(label):
+    at = page(data=label)
     assert not at.exception
-    assert "β-Variational" in at.title[0].value
-    assert [h.value for h in at.subheader] == ["mnist", "fmnist"]  # both shipped models are listed
+    assert "ε = 0: the model says" in headline(at)
+    assert len(at.get("plotly_chart")) == 4 and len(at.get("image")) >= 5 + 11  # 5 views + the film strip
+
+
+def test_max_eps_changes_the_prediction_of_a_correctly_classified_sample():
+    at = page()  # MNIST, gallery, class 0, sample 1: the model gets it right
+    assert "the model says **0**" in headline(at)
+    at.slider(key="eps_mnist_inf").set_value(0.3).run()
+    assert not at.exception
+    assert headline(at).startswith("ε = 0.300: fooled, **0 → ")
+
+
+def test_targeted_mode_reaches_the_chosen_class():
+    at = page()
+    at.radio(key="mode").set_value("targeted").run()
+    assert any("Choose the class" in m for m in messages(at))
+    at.selectbox(key="target").set_value(3).run()
+    at.slider(key="eps_mnist_inf").set_value(0.3).run()
+    assert "**0 → 3**" in headline(at)
+
+
+def png_of_test_image(label: int) -> bytes:
+    """A real test image, enlarged and inverted to dark ink on white paper like a scan."""
+    g = load_gallery(PRETRAINED / "mnist")
+    i = g.of_class(label)[0]
+    img = Image.fromarray(255 - g.images[i].numpy()).resize((140, 140), Image.Resampling.BILINEAR)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_uploaded_png_is_preprocessed_and_classified():
+    at = page(source="Upload")
+    at.file_uploader[0].upload("seven.png", png_of_test_image(7), "image/png").run()
+    assert not at.exception
+    assert "the model says **7**" in headline(at)
+    assert any(c.value.startswith("seven.png · PGD-40") for c in at.caption)
+
+
+def test_corrupt_upload_shows_one_clear_message():
+    at = page(source="Upload")
+    at.file_uploader[0].upload("photo.png", b"%PDF-1.4 not really a png", "image/png").run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert errors == ["**photo.png** could not be used: this file is not an image we can read: upload a PNG or JPEG"]
+
+
+def test_query_parameters_restore_the_setup():
+    at = page(data="Garments (Fashion-MNIST)", cls="Trouser", sample="2", eps_fmnist_inf="0.1", norm="ℓ∞ (the paper's)")
+    assert not at.exception
+    assert at.radio(key="data").value == "fmnist"
+    assert at.selectbox(key="cls").value == 1 and at.slider(key="sample").value == 2
+    assert at.slider(key="eps_fmnist_inf").value == pytest.approx(0.1)
+    assert headline(at).startswith("ε = 0.100")
+
+
+def test_draw_source_without_strokes_asks_for_a_drawing():
+    at = page(source="Draw")
+    assert not at.exception
+    assert any("Draw a digit" in m for m in messages(at))

@@ -1,0 +1,73 @@
+"""The app's ε-grid attack: one batched call, each row a PGD attack at its own ε."""
+import numpy as np
+import pytest
+import torch
+
+from vacdemo import Detector, load_pretrained, pgd
+from vacdemo.checkpoint import PRETRAINED
+from vacdemo.gallery import load_gallery
+from vacdemo.sweep import EPS_MAX, eps_grid, sweep
+
+
+@pytest.fixture(scope="module")
+def lab():
+    return load_pretrained("mnist"), Detector.load(PRETRAINED / "mnist" / "detector_inf.json"), \
+        load_gallery(PRETRAINED / "mnist")
+
+
+def test_grid_hits_the_papers_columns():
+    assert {0.0, 0.075, 0.15, 0.225, 0.3} <= set(eps_grid("mnist", "inf").round(6))
+    assert {0.0, 0.025, 0.05, 0.075, 0.1} <= set(eps_grid("fmnist", "inf").round(6))
+
+
+def test_each_row_is_pgd_at_its_eps(lab):
+    model, det, g = lab
+    x, y = g.image(0), int(g.labels[0])
+    eps = eps_grid("mnist", "inf")[::5]  # 0, 0.075, 0.15, 0.225, 0.3
+    s = sweep(model, det, x, y, eps, steps=10)
+    assert s.x_adv.shape == (5, 28, 28) and s.probs.shape == (5, 10) and s.z.shape == (5, 100)
+    assert np.array_equal(s.x_adv[0], x[0].numpy())  # ε = 0: the input itself
+    linf = np.abs(s.x_adv - x[0].numpy()).reshape(5, -1).max(1)
+    assert np.all(linf <= eps + 1e-6) and s.x_adv.min() >= 0 and s.x_adv.max() <= 1
+    for k in (1, 4):  # the batched rows agree with a lone PGD call at that ε
+        alone = pgd(model, x[None], torch.tensor([y]), eps=float(eps[k]), steps=10)[0, 0].numpy()
+        assert np.abs(alone - s.x_adv[k]).max() < 1e-4
+    assert s.pred[0] == y and s.pred[-1] != y and s.flip() is not None and s.flip() > 0
+    assert s.score[-1] > s.score[0]  # the detector's score rises with the attack
+    assert np.allclose(s.probs.sum(1), 1, atol=1e-5)
+
+
+def test_targeted_reaches_the_target_and_unlabelled_input_uses_the_prediction(lab):
+    model, det, g = lab
+    x = g.image(0)
+    s = sweep(model, det, x, None, eps_grid("mnist", "inf"), target=3)
+    assert s.y == int(g.labels[0]) and s.pred[-1] == 3 and s.pred[s.flip()] == 3
+
+
+def test_detector_aware_attack_keeps_the_score_lower(lab):
+    model, det, g = lab
+    x, y = g.image(1), int(g.labels[1])
+    eps = eps_grid("mnist", "inf")[::5]
+    plain, aware = sweep(model, det, x, y, eps), sweep(model, det, x, y, eps, adaptive=True)
+    assert aware.score[1:].mean() < plain.score[1:].mean()
+
+
+@pytest.mark.parametrize("kw, words", [
+    (dict(eps=[0.5]), "ε must lie in"),
+    (dict(eps=[-0.1]), "ε must lie in"),
+    (dict(eps=[float("nan")]), "ε must lie in"),
+    (dict(eps=[0.1], steps=0), "steps must be"),
+    (dict(eps=[0.1], steps=10_000), "steps must be"),
+    (dict(eps=[0.1], alpha=2.0), "step size"),
+    (dict(eps=[0.1], norm="1"), "norm must be"),
+    (dict(eps=[0.1], target=12), "target must be"),
+    (dict(eps=[0.1], target=3, adaptive=True), "untargeted"),
+])
+def test_limits_are_enforced_in_the_package(lab, kw, words):
+    model, det, g = lab
+    with pytest.raises(ValueError, match=words):
+        sweep(model, det, g.image(0), 0, **kw)
+
+
+def test_l2_range_is_wider():
+    assert EPS_MAX["mnist", "2"] > EPS_MAX["mnist", "inf"] and eps_grid("mnist", "2")[-1] == 3.0
