@@ -80,13 +80,16 @@ def input_ui(lab: Lab, name: str) -> tuple[np.ndarray | None, int | None, str]:
         i = pos[min(sample, len(pos)) - 1]
         return lab.gallery.image(i).numpy(), cls, f"test image #{int(lab.gallery.indices[i])} ({names[cls]})"
     if source == "draw":
-        st.sidebar.caption("Draw with the mouse or a finger; the toolbar under the canvas has undo and clear.")
-        with st.sidebar:
+        thing = "digit" if name == "mnist" else "garment"
+        left, right = st.columns([1, 2])
+        with left:  # in the main area, not the sidebar: on a phone the sidebar is folded away
             canvas = st_canvas(stroke_width=18 if name == "mnist" else 28, stroke_color="#FFFFFF",
                                background_color="#000000", height=252, width=252, drawing_mode="freedraw",
                                return_image_data=True, key=f"canvas_{name}")
+        right.markdown(f"**Draw a {thing}** with the mouse or a finger, large and in the middle. The toolbar "
+                       "above the canvas undoes, redoes and clears. Each stroke re-runs the attack.")
         if not (canvas.json_data or {}).get("objects"):
-            st.info("✏️ Draw a " + ("digit" if name == "mnist" else "garment") + " on the canvas in the sidebar.")
+            right.info(f"✏️ Draw a {thing} on the canvas.")
             return None, None, "drawing"
         data, what = canvas.image_bytes, "your drawing"
     else:
@@ -165,15 +168,27 @@ def render_images(s: Sweep, k: int, names: list[str], norm: str) -> None:
         picture(s.recon[k], "decoder's view of the adversarial")
 
 
-def render_film(s: Sweep, k: int, names: list[str]) -> None:
+def render_film(s: Sweep, names: list[str]) -> None:
+    flip = s.flip()
     st.markdown("**Film strip**: the decoder's reconstruction as ε grows" +
-                (f"; the prediction flips at ε = {s.eps[s.flip()]:.3f} (⚑)" if s.flip() is not None else
+                (f"; the prediction flips at ε = {s.eps[flip]:.3f} (⚑)" if flip is not None else
                  "; the prediction never flips on this grid"))
     frames = range(0, len(s.eps), 2)
     for col, j in zip(st.columns(len(frames)), frames):
         with col:
-            mark = "⚑ " if j == s.flip() else ("▶ " if j == k else "")
+            mark = "⚑ " if j == flip else ""
             st.image(gray_png(s.recon[j], 3), caption=f"{mark}{s.eps[j]:.3f}: {names[s.pred[j]]}", width=84)
+
+
+def render_overview(lab: Lab, name: str, s: Sweep) -> None:
+    """Everything over the whole ε-grid: drawn once per input, not on each slider move."""
+    names = CLASS_NAMES[name]
+    render_film(s, names)
+    flip = s.flip()
+    st.plotly_chart(figures.curves(s.eps, s.probs[:, s.y], s.p_wrong, s.re, s.score,
+                                   None if flip is None else s.eps[flip], names[s.y], lab.detector.threshold))
+    st.plotly_chart(figures.latent_map(lab.atlas.codes.numpy(), lab.atlas.labels.numpy(), names,
+                                       lab.atlas.project(s.z), s.eps, flip))
 
 
 def render_downloads(s: Sweep, k: int, names: list[str], name: str) -> None:
@@ -186,14 +201,15 @@ def render_downloads(s: Sweep, k: int, names: list[str], name: str) -> None:
                + ("keeps it fooled." if fooled and k else "does not fool it." if k else "(no attack at ε = 0)."))
 
 
-def render_panel(lab: Lab, name: str, s: Sweep, k: int, norm: str) -> None:
+def render_panel(lab: Lab, name: str, s: Sweep, k: int, norm: str, tag: str) -> None:
+    """The view at one ε. tag: keeps chart keys unique when Play draws many frames in one run."""
     names = CLASS_NAMES[name]
     tau = lab.detector.threshold
     headline(s, k, names, tau)
     render_images(s, k, names, norm)
     c1, c2 = st.columns(2)
-    c1.plotly_chart(figures.probability_bars(names, s.probs[0], s.probs[k]), key=f"bars{k}")
-    c2.plotly_chart(figures.error_histogram(lab.atlas.re.numpy(), s.re[0], s.re[k], tau), key=f"hist{k}")
+    c1.plotly_chart(figures.probability_bars(names, s.probs[0], s.probs[k]), key=f"bars-{tag}")
+    c2.plotly_chart(figures.error_histogram(lab.atlas.re.numpy(), s.re[0], s.re[k], tau), key=f"hist-{tag}")
 
 
 @st.fragment
@@ -210,16 +226,10 @@ def attack_panel(lab: Lab, name: str, s: Sweep, norm: str) -> None:
     if play:
         for j in range(len(s.eps)):
             with view.container():
-                render_panel(lab, name, s, j, norm)
+                render_panel(lab, name, s, j, norm, f"play{j}")
             time.sleep(0.15)
     with view.container():
-        render_panel(lab, name, s, k, norm)
-    render_film(s, k, names)
-    flip = s.flip()
-    st.plotly_chart(figures.curves(s.eps, s.probs[:, s.y], s.p_wrong, s.re, s.score, s.eps[k],
-                                   None if flip is None else s.eps[flip], names[s.y], lab.detector.threshold))
-    st.plotly_chart(figures.latent_map(lab.atlas.codes.numpy(), lab.atlas.labels.numpy(), names,
-                                       lab.atlas.project(s.z), s.eps, k))
+        render_panel(lab, name, s, k, norm, "now")
     render_downloads(s, k, names, name)
 
 
@@ -247,6 +257,7 @@ def main() -> None:
     st.caption(f"{what} · PGD-{settings['steps']} at {len(s.eps)} values of ε in one batch: "
                f"{s.seconds * 1000:.0f} ms on {where}")
     attack_panel(lab, name, s, settings["norm"])
+    render_overview(lab, name, s)
 
 
 if __name__ == "__main__":

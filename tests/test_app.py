@@ -91,3 +91,10 @@ def test_draw_source_without_strokes_asks_for_a_drawing():
     at = page(source="Draw")
     assert not at.exception
     assert any("Draw a digit" in m for m in messages(at))
+
+
+def test_play_sweeps_eps_without_error_and_ends_on_the_slider_value():
+    at = page(eps_mnist_inf="0.15")
+    at.button[[b.label for b in at.button].index("▶ Play")].click().run()
+    assert not at.exception
+    assert headline(at).startswith("ε = 0.150")

@@ -36,7 +36,7 @@ def error_histogram(re_test: np.ndarray, re_clean: float, re_adv: float, tau: fl
 
 
 def curves(eps: np.ndarray, p_true: np.ndarray, p_wrong: np.ndarray, re: np.ndarray, score: np.ndarray,
-           eps_now: float, eps_flip: float | None, true_name: str, tau: float) -> go.Figure:
+           eps_flip: float | None, true_name: str, tau: float) -> go.Figure:
     """Over ε: the true class's and the top wrong class's probability, the reconstruction error, the score."""
     fig = make_subplots(rows=1, cols=3, subplot_titles=("classifier", "reconstruction error", "detector"))
     fig.add_trace(go.Scatter(x=eps, y=p_true, name=f"P({true_name})", line_color=CLEAN), 1, 1)
@@ -46,7 +46,6 @@ def curves(eps: np.ndarray, p_true: np.ndarray, p_wrong: np.ndarray, re: np.ndar
     fig.add_trace(go.Scatter(x=eps, y=score, name="P(adversarial)", line_color="#B07AA1"), 1, 3)
     fig.add_hline(y=0.5, line_dash="dash", line_color="black", row=1, col=3)
     for col in (1, 2, 3):
-        fig.add_vline(x=eps_now, line_color="gray", row=1, col=col)
         if eps_flip is not None:
             fig.add_vline(x=eps_flip, line_color=ADV, line_dash="dot", row=1, col=col)
         fig.update_xaxes(title="ε", row=1, col=col)
@@ -56,7 +55,7 @@ def curves(eps: np.ndarray, p_true: np.ndarray, p_wrong: np.ndarray, re: np.ndar
 
 
 def latent_map(codes: np.ndarray, labels: np.ndarray, names: list[str], path: np.ndarray, eps: np.ndarray,
-               k_now: int) -> go.Figure:
+               k_flip: int | None) -> go.Figure:
     """Test codes in the 2-D LDA view coloured by class, and the path of μ(x_adv) as ε grows."""
     fig = go.Figure()
     for c, name in enumerate(names):
@@ -68,8 +67,10 @@ def latent_map(codes: np.ndarray, labels: np.ndarray, names: list[str], path: np
                              text=[f"ε = {e:.3f}" for e in eps], hoverinfo="text"))
     fig.add_trace(go.Scatter(x=path[[0], 0], y=path[[0], 1], mode="markers", name="clean",
                              marker=dict(size=14, color=CLEAN, symbol="circle", line=dict(color="white", width=2))))
-    fig.add_trace(go.Scatter(x=path[[k_now], 0], y=path[[k_now], 1], mode="markers", name=f"ε = {eps[k_now]:.3f}",
-                             marker=dict(size=16, color=ADV, symbol="x", line=dict(color="white", width=1))))
+    if k_flip is not None:
+        fig.add_trace(go.Scatter(x=path[[k_flip], 0], y=path[[k_flip], 1], mode="markers",
+                                 name=f"prediction flips (ε = {eps[k_flip]:.3f})",
+                                 marker=dict(size=16, color=ADV, symbol="x", line=dict(color="white", width=1))))
     fig.update_xaxes(showticklabels=False, title="LDA 1")
     fig.update_yaxes(showticklabels=False, title="LDA 2")
     return layout(fig, 480, title="Latent space: the code walks toward another class")

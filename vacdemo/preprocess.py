@@ -74,11 +74,11 @@ def ink(g: np.ndarray) -> np.ndarray:
 
 
 def resize(a: np.ndarray, box: int) -> np.ndarray:
-    """Scale (H, W) so that its longest side is `box` pixels, aspect kept, with antialiasing."""
+    """Scale (H, W) so that its longest side is `box` pixels, aspect kept; PIL antialiases when shrinking."""
     h, w = a.shape
     s = box / max(h, w)
     size = (max(1, round(w * s)), max(1, round(h * s)))
-    return np.asarray(Image.fromarray(a.astype(np.float32)).resize(size, Image.Resampling.LANCZOS))
+    return np.asarray(Image.fromarray(a.astype(np.float32)).resize(size, Image.Resampling.BILINEAR))
 
 
 def place(a: np.ndarray, centre_of_mass: bool) -> np.ndarray:
