@@ -9,11 +9,11 @@ import streamlit as st
 import torch
 from streamlit_drawable_canvas import st_canvas
 
-from ui import figures
+from ui import figures, inline, svg
 from vacdemo import CLASS_NAMES, CheckpointError, Detector, DetectorError, load_pretrained
 from vacdemo.atlas import Atlas, load_atlas
 from vacdemo.checkpoint import PRETRAINED
-from vacdemo.device import pick_device
+from vacdemo.device import pick_device, serving_threads
 from vacdemo.gallery import Gallery, load_gallery
 from vacdemo.images import diverging_png, gray_png, npy_bytes
 from vacdemo.preprocess import ImageError, preprocess_image
@@ -33,6 +33,13 @@ class Lab:
     gallery: Gallery
     atlas: Atlas
     device: torch.device
+
+
+@st.cache_resource
+def configure_torch() -> int:
+    """Once per server: a thread count that leaves room for other sessions (vacdemo.device.serving_threads)."""
+    torch.set_num_threads(serving_threads())
+    return torch.get_num_threads()
 
 
 @st.cache_resource(show_spinner="Loading the model …")
@@ -132,10 +139,6 @@ def attack_ui(name: str, y: int | None) -> dict:
 
 
 # ---------------------------------------------------------------- drawing: no math, only what a Sweep holds
-def picture(img: np.ndarray, caption: str) -> None:
-    st.image(gray_png(img), caption=caption, width=168)
-
-
 def headline(s: Sweep, k: int, names: list[str], tau: float) -> None:
     before, after = s.pred[0], s.pred[k]
     p = s.probs[k, after]
@@ -154,18 +157,11 @@ def render_images(s: Sweep, k: int, names: list[str], norm: str) -> None:
     x, x_adv = s.x_adv[0], s.x_adv[k]
     delta = x_adv - x
     bound = s.eps[k] if norm == "inf" else float(np.abs(delta).max())
-    cols = st.columns(5)
-    with cols[0]:
-        picture(x, f"input: {names[s.pred[0]]}")
-    with cols[1]:
-        st.image(diverging_png(delta, bound), width=168,
-                 caption=f"perturbation x_adv − x (blue −{bound:.3f} … red +{bound:.3f})")
-    with cols[2]:
-        picture(x_adv, f"adversarial: {names[s.pred[k]]}")
-    with cols[3]:
-        picture(s.recon[0], "decoder's view of the input")
-    with cols[4]:
-        picture(s.recon[k], "decoder's view of the adversarial")
+    st.html(inline.row([(gray_png(x), f"input: {names[s.pred[0]]}"),
+                        (diverging_png(delta, bound), f"perturbation x_adv − x (blue −{bound:.3f} … red +{bound:.3f})"),
+                        (gray_png(x_adv), f"adversarial: {names[s.pred[k]]}"),
+                        (gray_png(s.recon[0]), "decoder's view of the input"),
+                        (gray_png(s.recon[k]), "decoder's view of the adversarial")], 150))
 
 
 def render_film(s: Sweep, names: list[str]) -> None:
@@ -174,10 +170,8 @@ def render_film(s: Sweep, names: list[str]) -> None:
                 (f"; the prediction flips at ε = {s.eps[flip]:.3f} (⚑)" if flip is not None else
                  "; the prediction never flips on this grid"))
     frames = range(0, len(s.eps), 2)
-    for col, j in zip(st.columns(len(frames)), frames):
-        with col:
-            mark = "⚑ " if j == flip else ""
-            st.image(gray_png(s.recon[j], 3), caption=f"{mark}{s.eps[j]:.3f}: {names[s.pred[j]]}", width=84)
+    st.html(inline.row([(gray_png(s.recon[j], 3), f"{'⚑ ' if j == flip else ''}{s.eps[j]:.3f}: {names[s.pred[j]]}")
+                        for j in frames], 60, caption_width=66, gap=6))
 
 
 def render_overview(lab: Lab, name: str, s: Sweep) -> None:
@@ -201,15 +195,16 @@ def render_downloads(s: Sweep, k: int, names: list[str], name: str) -> None:
                + ("keeps it fooled." if fooled and k else "does not fool it." if k else "(no attack at ε = 0)."))
 
 
-def render_panel(lab: Lab, name: str, s: Sweep, k: int, norm: str, tag: str) -> None:
-    """The view at one ε. tag: keeps chart keys unique when Play draws many frames in one run."""
+def render_panel(lab: Lab, name: str, s: Sweep, k: int, norm: str) -> None:
+    """The view at one ε."""
     names = CLASS_NAMES[name]
     tau = lab.detector.threshold
     headline(s, k, names, tau)
     render_images(s, k, names, norm)
-    c1, c2 = st.columns(2)
-    c1.plotly_chart(figures.probability_bars(names, s.probs[0], s.probs[k]), key=f"bars-{tag}")
-    c2.plotly_chart(figures.error_histogram(lab.atlas.re.numpy(), s.re[0], s.re[k], tau), key=f"hist-{tag}")
+    lines = [(tau, "threshold τ", "black", True), (s.re[0], "clean", svg.CLEAN, False),
+             (s.re[k], "attacked", svg.ADV, False)]
+    st.html(inline.row([(svg.probability_bars(names, s.probs[0], s.probs[k]), ""),
+                        (svg.error_histogram(*lab.atlas.re_histogram(), lines), "")], svg.WIDTH))
 
 
 @st.fragment
@@ -226,10 +221,10 @@ def attack_panel(lab: Lab, name: str, s: Sweep, norm: str) -> None:
     if play:
         for j in range(len(s.eps)):
             with view.container():
-                render_panel(lab, name, s, j, norm, f"play{j}")
+                render_panel(lab, name, s, j, norm)
             time.sleep(0.15)
     with view.container():
-        render_panel(lab, name, s, k, norm, "now")
+        render_panel(lab, name, s, k, norm)
     render_downloads(s, k, names, name)
 
 
@@ -237,6 +232,7 @@ def main() -> None:
     st.set_page_config(page_title="vacdemo: β-VAC under attack", page_icon="🛡️", layout="wide")
     st.html("<style>img {image-rendering: pixelated;}</style>")  # never let the browser blur a pixel
     st.title("β-Variational Classifiers under attack")
+    configure_torch()
     name = dataset_ui()
     try:
         lab = load_lab(name)

@@ -32,7 +32,8 @@ def test_page_runs_for_both_datasets(label):
     at = page(data=label)
     assert not at.exception
     assert "ε = 0: the model says" in headline(at)
-    assert len(at.get("plotly_chart")) == 4 and len(at.get("image")) >= 5 + 11  # 5 views + the film strip
+    pictures = sum(h.proto.body.count('<img src="data:image/') for h in at.get("html"))
+    assert len(at.get("plotly_chart")) == 2 and pictures == 5 + 2 + 11  # 5 views, 2 charts, the film strip
 
 
 def test_max_eps_changes_the_prediction_of_a_correctly_classified_sample():

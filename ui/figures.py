@@ -1,4 +1,5 @@
-"""Plotly figures for the attack page. They only draw: every number comes from vacdemo's Sweep and Atlas."""
+"""Plotly figures for the attack page, drawn once per input (the ε slider's charts are in svg.py).
+They only draw: every number comes from vacdemo's Sweep and Atlas."""
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -9,30 +10,12 @@ PALETTE = ["#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B
 CLEAN, ADV = "#4C78A8", "#E45756"
 
 
+LAYOUT = dict(margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.2), dragmode=False)
+
+
 def layout(fig: go.Figure, height: int, **kw) -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.2),
-                      dragmode=False, **kw)
+    fig.update_layout(height=height, **LAYOUT, **kw)
     return fig
-
-
-def probability_bars(names: list[str], p_clean: np.ndarray, p_adv: np.ndarray) -> go.Figure:
-    """Class probabilities of the clean and the adversarial input, side by side."""
-    fig = go.Figure([go.Bar(name="clean", x=names, y=p_clean, marker_color=CLEAN),
-                     go.Bar(name="adversarial", x=names, y=p_adv, marker_color=ADV)])
-    fig.update_yaxes(range=[0, 1], title="probability")
-    return layout(fig, 300, barmode="group", title="What the classifier says")
-
-
-def error_histogram(re_test: np.ndarray, re_clean: float, re_adv: float, tau: float) -> go.Figure:
-    """The test set's clean reconstruction errors, with this input's two and the detector's threshold."""
-    fig = go.Figure(go.Histogram(x=re_test, nbinsx=50, marker_color="#BBBBBB", name="clean test images"))
-    for x, name, color, dash in ((tau, "threshold τ", "black", "dash"), (re_clean, "this input, clean", CLEAN, "solid"),
-                                 (re_adv, "this input, attacked", ADV, "solid")):
-        fig.add_vline(x=x, line_color=color, line_dash=dash, line_width=3)
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=color, dash=dash), name=name))
-    fig.update_xaxes(title="reconstruction error ‖x − x̂‖₂", range=[0, 1.05 * max(re_test.max(), re_adv, tau)])
-    fig.update_yaxes(title="images")
-    return layout(fig, 300, title="Where the inputs fall among clean test images", showlegend=True)
 
 
 def curves(eps: np.ndarray, p_true: np.ndarray, p_wrong: np.ndarray, re: np.ndarray, score: np.ndarray,

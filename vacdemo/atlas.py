@@ -31,6 +31,10 @@ class Atlas:
         """Codes (B, d), a tensor or an array → (B, 2) in the map's coordinates."""
         return ((torch.as_tensor(z).float() - self.mean) @ self.basis).numpy()
 
+    def re_histogram(self, bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
+        """The clean test images' reconstruction errors binned: counts (bins,), edges (bins + 1,)."""
+        return np.histogram(self.re.numpy(), bins=bins, range=(0, float(self.re.max())))
+
 
 @torch.no_grad()
 def build_atlas(model: BetaVAC, test: Split, n: int = 2000, batch_size: int = 500) -> Atlas:

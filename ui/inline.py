@@ -1,0 +1,24 @@
+"""Rows of pictures as one HTML block with the images inline (data URIs): one element for the browser to
+draw and no image fetches, where one st.image per picture costs a request each on every slider move."""
+import base64
+from html import escape
+
+
+
+def data_uri(img: bytes | str) -> str:
+    """PNG bytes, or an SVG document as text."""
+    if isinstance(img, str):
+        return "data:image/svg+xml;base64," + base64.b64encode(img.encode()).decode()
+    return "data:image/png;base64," + base64.b64encode(img).decode()
+
+
+def row(items: list[tuple[bytes | str, str]], width: int, caption_width: int | None = None, gap: int = 12) -> str:
+    """items: (image, caption) pairs, each drawn `width` px wide, pixels kept square and crisp; the row wraps
+    on a narrow screen."""
+    cw = caption_width or width
+    cells = [f'<figure style="margin:0;width:{cw}px;text-align:center">'
+             f'<img src="{data_uri(img)}" width="{width}" alt="{escape(cap)}" '
+             f'style="image-rendering:pixelated;border-radius:4px"/>'
+             f'<figcaption style="font-size:0.85rem;color:#555;line-height:1.2">{escape(cap)}</figcaption></figure>'
+             for img, cap in items]
+    return f'<div style="display:flex;flex-wrap:wrap;gap:{gap}px;align-items:flex-start">{"".join(cells)}</div>'
