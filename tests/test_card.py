@@ -1,0 +1,33 @@
+"""The model card command: it measures, fills the tables between its markers and keeps the prose."""
+import shutil
+
+from vacdemo.card import BEGIN, END, fill, train_command
+from vacdemo.checkpoint import PRETRAINED, load_checkpoint
+from vacdemo.cli import main
+
+
+def test_fill_replaces_only_between_the_markers():
+    text = f"# Card\n\nprose before\n\n{BEGIN}\nold table\n{END}\n\nprose after\n"
+    out = fill(text, ["new table\n"])
+    assert "old table" not in out and "new table" in out
+    assert out.startswith("# Card\n\nprose before") and out.endswith("prose after\n")
+    assert fill("# Card\n", ["t\n"]).count(BEGIN) == 1  # no markers yet: appended
+
+
+def test_card_measures_a_checkpoint_and_writes_its_table(tmp_path, data_dir, capsys):
+    shutil.copytree(PRETRAINED / "mnist", tmp_path / "mnist")
+    (tmp_path / "README.md").write_text(f"# Card\n\nhow they were made\n\n{BEGIN}\n{END}\n")
+    assert main(["card", "--dataset", "mnist", "--n", "20", "--pretrained", str(tmp_path),
+                 "--data-dir", str(data_dir)]) == 0
+    card = (tmp_path / "README.md").read_text()
+    assert card.startswith("# Card\n\nhow they were made")
+    recorded = load_checkpoint(tmp_path / "mnist").meta["metrics"]["final"]["test_accuracy"]
+    assert f"**{recorded:.2%}** on the full test set (10,000 images)" in card  # measured again, same figure
+    rows = [line for line in card.splitlines() if line.startswith("| 0.")]
+    assert [r.split("|")[1].strip() for r in rows] == ["0.000", "0.075", "0.150", "0.225", "0.300"]
+    assert rows[0].split("|")[3].strip() == "0.940"  # the paper's clean accuracy beside ours
+
+
+def test_train_command_is_recorded_or_rebuilt_from_the_config():
+    cmd = train_command(load_checkpoint(PRETRAINED / "mnist"))
+    assert cmd.startswith("python -m vacdemo train --dataset mnist --preset fast")
