@@ -1,0 +1,66 @@
+"""A classroom: ten sessions at once on one server process, each attacking its own image. All finish, none sees
+another's result, the shared model is unchanged afterwards, and memory stays bounded."""
+import gc
+import hashlib
+import resource
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import torch
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from vacdemo import CLASS_NAMES, BetaVAC
+
+SESSIONS = 10
+
+
+def weights_hash(model: torch.nn.Module) -> str:
+    h = hashlib.sha256()
+    for k, v in model.state_dict().items():
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def live_models() -> list[BetaVAC]:
+    gc.collect()
+    with warnings.catch_warnings():  # isinstance on every object touches deprecated torch aliases
+        warnings.simplefilter("ignore", FutureWarning)
+        return [o for o in gc.get_objects() if isinstance(o, BetaVAC)]
+
+
+def student(i: int) -> tuple[int, str]:
+    """Session i: gallery class i % 10, sample 1 + i // 10 % 8, ε at its maximum."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.query_params = {"cls": str(i % 10), "sample": str(1 + i // 10 % 8), "eps_mnist_inf": "0.3"}
+    at.run()
+    assert not at.exception, at.exception
+    caption = next(c.value for c in at.caption if "PGD-40" in c.value)
+    return i, caption
+
+
+def test_ten_concurrent_sessions_share_one_unchanged_model(capsys):
+    warm = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()  # loads the shared model once
+    assert not warm.exception
+    before = {id(m): (m, weights_hash(m)) for m in live_models()}  # the page's cached model among them
+    assert any(m.cfg.dataset == "mnist" and not m.training for m, _ in before.values())
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with ThreadPoolExecutor(SESSIONS) as pool:
+        results = dict(pool.map(student, range(SESSIONS)))
+    assert sorted(results) == list(range(SESSIONS))
+    # no cross-talk: each session's caption names its own class
+    for i, caption in results.items():
+        assert f"({CLASS_NAMES['mnist'][i % 10]})" in caption, (i, caption)
+    assert len({c.split(" · ")[0] for c in results.values()}) == SESSIONS  # ten different test images
+    # the shared model: same weights, eval mode, no gradients kept
+    after = live_models()
+    assert {id(m) for m in after} == set(before)  # one shared model for all sessions, not one each
+    for m in after:  # same weights, eval mode, no gradient left behind
+        assert weights_hash(m) == before[id(m)][1] and not m.training
+        assert all(p.grad is None for p in m.parameters())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB → MiB (Linux)
+    with capsys.disabled():
+        print(f"\n[sessions] {SESSIONS} concurrent sessions: peak RSS {peak:.0f} MiB "
+              f"(before them {rss_before / 1024:.0f} MiB), torch threads {torch.get_num_threads()}")
+    assert peak < 4096
