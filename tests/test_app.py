@@ -7,6 +7,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
+from test_preprocess import BAD, VALID
 from vacdemo.checkpoint import PRETRAINED
 from vacdemo.gallery import load_gallery
 
@@ -99,3 +100,20 @@ def test_play_sweeps_eps_without_error_and_ends_on_the_slider_value():
     at.button[[b.label for b in at.button].index("▶ Play")].click().run()
     assert not at.exception
     assert headline(at).startswith("ε = 0.150")
+
+
+@pytest.mark.parametrize("name, data, words", [case for case in BAD if case[0] != "not bytes"])
+def test_every_bad_upload_gets_one_clear_message_on_the_page(name, data, words):
+    at = page(source="Upload")
+    at.file_uploader[0].upload("upload.png", data(), "image/png").run()
+    assert not at.exception, name
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("**upload.png** could not be used: ") and words in errors[0], name
+
+
+@pytest.mark.parametrize("name, data", VALID)
+def test_valid_odd_uploads_are_classified_on_the_page(name, data):
+    at = page(source="Upload")
+    at.file_uploader[0].upload("upload.png", data(), "image/png").run()
+    assert not at.exception and not at.error, name
+    assert "the model says" in headline(at)

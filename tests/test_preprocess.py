@@ -83,14 +83,17 @@ def test_exif_rotation_is_respected():
     assert np.abs(plain.numpy() - rotated.numpy()).mean() < 0.03
 
 
-@pytest.mark.parametrize("name, data", [
+VALID = [
     ("16-bit PNG", lambda: encode(Image.fromarray((np.asarray(stroke_image(), dtype=np.uint16) * 257)))),
     ("CMYK JPEG", lambda: encode(stroke_image().convert("CMYK"), "JPEG")),
     ("animated GIF", lambda: encode(stroke_image().convert("P"), "GIF", save_all=True,
                                     append_images=[Image.new("P", (300, 200), 0)], duration=100)),
     ("palette PNG", lambda: encode(stroke_image().convert("P"))),
     ("RGB JPEG", lambda: encode(stroke_image().convert("RGB"), "JPEG")),
-])
+]
+
+
+@pytest.mark.parametrize("name, data", VALID)
 def test_valid_odd_formats_give_the_same_digit(name, data):
     reference = preprocess_image(encode(stroke_image()), "mnist").numpy()
     x = preprocess_image(data(), "mnist").numpy()
@@ -110,7 +113,7 @@ def bomb_png(w: int, h: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
 
 
-@pytest.mark.parametrize("name, data, words", [
+BAD = [
     ("0-byte file", lambda: b"", "empty"),
     ("text named .png", lambda: b"just some text, not an image\n" * 10, "not an image"),
     ("PDF named .png", lambda: b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF", "not an image"),
@@ -123,7 +126,10 @@ def bomb_png(w: int, h: int) -> bytes:
     ("all white", lambda: encode(Image.new("L", (64, 64), 255)), "blank"),
     ("all black", lambda: encode(Image.new("RGB", (64, 64), (0, 0, 0))), "blank"),
     ("not bytes", lambda: "a string", "expected the file's bytes"),
-])
+]
+
+
+@pytest.mark.parametrize("name, data, words", BAD)
 @pytest.mark.parametrize("dataset", ["mnist", "fmnist"])
 def test_bad_inputs_raise_one_clear_error(name, data, words, dataset):
     with pytest.raises(ImageError, match=words) as e:
