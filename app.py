@@ -229,11 +229,30 @@ def attack_panel(lab: Lab, name: str, s: Sweep, norm: str) -> None:
     render_downloads(s, k, names, name)
 
 
+ABOUT = """
+A **β-Variational Classifier** (Maggipinto, Terzi, Susto) encodes an image into a 100-number code z, and
+reads the class from z with a small network while a decoder redraws the image from the same z. The paper
+asks whether squeezing z (its capacity C) makes the classifier robust to **adversarial examples**: inputs
+changed by at most ε per pixel so that the prediction flips. Its answers, which you can check here:
+
+1. **Not robust.** Projected gradient descent (PGD: 40 small steps uphill on the classifier's loss, each
+   kept within ε of the input) flips most predictions at small ε. Move the ε slider and watch.
+2. **But detectable.** The decoder does not redraw the attacked input faithfully: its *reconstruction error*
+   jumps, and a simple threshold on it (the detector) flags the attack. See the histogram.
+3. **The decoder is fooled too:** it redraws the attacked input as the *wrong* class. See the film strip.
+
+Try *evade the detector*: an attacker who knows the detector keeps the reconstruction error under the
+threshold while still flipping the class. And draw your own digit: does it fool the model as easily?
+"""
+
+
 def main() -> None:
     st.set_page_config(page_title="vacdemo: β-VAC under attack", page_icon="🛡️", layout="wide")
     st.html("<style>img {image-rendering: pixelated;}</style>")  # never let the browser blur a pixel
     st.title("β-Variational Classifiers under attack")
     configure_torch()
+    with st.expander("What is this? How to read the page", expanded=False):
+        st.markdown(ABOUT)
     name = dataset_ui()
     try:
         lab = load_lab(name)
