@@ -1,4 +1,4 @@
-"""`python -m vacdemo train|evaluate|attack|assets|card`: argparse → device → data → model → train / evaluate / attack."""
+"""`python -m vacdemo train|evaluate|attack|assets|card|bench`: argparse → device → data → model → train / evaluate / attack."""
 import argparse
 import csv
 import json
@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from .atlas import build_atlas, save_atlas
+from . import bench
 from .card import card_section, fill
 from .checkpoint import PRETRAINED, CheckpointError, load_checkpoint, save_checkpoint
 from .config import PRESETS, preset
@@ -182,6 +183,43 @@ def cmd_card(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    """Speed of PGD (against torchattacks) and training, and the fast path's exactness: one printed table."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if args.device != "cpu" and torch.cuda.is_available()
+                                       else [])
+    if args.device == "cuda":
+        devices = [pick_device("cuda")]
+    ckpt = Path(args.checkpoint or PRETRAINED / "mnist")
+    test = load_split("mnist", False, args.data_dir, args.download)
+    rows = []
+    for device in devices:
+        model = load_checkpoint(ckpt).to(device)
+        name = torch.cuda.get_device_name(device) if device.type == "cuda" else \
+            f"CPU, {torch.get_num_threads()} threads"
+        print(f"benchmarking on {name}: {ckpt} ({model.cfg.width1}/{model.cfg.width2} channels) …")
+        x, y = (t.to(device) for t in test.batch(slice(0, args.batch)))
+        found = [*bench.pgd_rows(model, x, y, device, args.repeats), *bench.train_rows(device, args.repeats, args.presets),
+                 *bench.exactness_rows(model, test, PAPER_EPS["mnist"], args.n, device)]
+        if device.type == "cpu":
+            found.append(bench.cold_start_row())
+        rows += [{"device": name, **r} for r in found]
+    print()
+    print(f"{'device':<22} {'what':<70} {'ours':>10} {'other':>12} {'ratio':>7}")
+    for r in rows:
+        other = r.get("torchattacks", r.get("plain"))
+        ratio = "" if "torchattacks" not in r else \
+            f"{(r['ours'] / other if r.get('higher_is_better') else other / r['ours']):.2f}×"
+        other_s = "" if other is None else (f"{other:.3f} fp32" if "plain" in r else f"{other:.1f}")
+        ours_s = f"{r['ours']:.3f} fast" if "plain" in r else f"{r['ours']:.1f}"
+        print(f"{r['device']:<22} {r['what']:<70} {ours_s:>10} {other_s:>12} {ratio:>7}")
+    print("ratio: how many times faster ours is than torchattacks.PGD on the same model, in the same run")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m vacdemo", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -234,6 +272,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=500, help="test images attacked per ε (default 500)")
     p.add_argument("--pretrained", default=str(PRETRAINED), help="folder of the checkpoints and the card")
     p.set_defaults(run=cmd_card)
+    p = sub.add_parser("bench", help="PGD and training speed against torchattacks; the fast path's exactness")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                   help="auto: the CPU, and the GPU too when there is one")
+    p.add_argument("--checkpoint", help="checkpoint folder (default: pretrained/mnist)")
+    p.add_argument("--data-dir", help="data root (default: $VACDEMO_DATA, else ./data)")
+    p.add_argument("--download", action="store_true", help="let torchvision download missing data")
+    p.add_argument("--repeats", type=int, default=7, help="timed runs per row, after 2 warm-up runs (default 7)")
+    p.add_argument("--batch", type=int, default=256, help="batch for the throughput row (default 256)")
+    p.add_argument("--n", type=int, default=500, help="test images for the exactness rows (default 500)")
+    p.add_argument("--threads", type=int, help="torch threads on the CPU (default: torch's)")
+    p.add_argument("--presets", nargs="*", choices=sorted(PRESETS), default=["fast", "paper"],
+                   help="presets whose training throughput to measure (default: fast paper)")
+    p.add_argument("--json", help="also write the rows to this JSON file")
+    p.set_defaults(run=cmd_bench)
     return parser
 
 

@@ -1,0 +1,117 @@
+"""`python -m vacdemo bench`: PGD and training speed, side by side with torchattacks in the same run.
+
+Every timing is the median of `repeats` runs after two warm-up runs, on one device, so the ratios compare like
+with like. The last rows check that the fast path (bf16 where native) loses no attack strength.
+"""
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+from .config import preset
+from .data import Split
+from .device import bf16_native
+from .model import BetaVAC
+from .pgd import eval_mode, pgd
+from .train import make_optimizer, train_step
+
+
+def median_ms(fn, device: torch.device, repeats: int) -> float:
+    """Median wall time of fn() in ms, after two warm-up calls; waits for the GPU before reading the clock."""
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+    for _ in range(2):
+        fn()
+    sync()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+class Classifier(torch.nn.Module):
+    """model.classify as a forward(), the interface torchattacks expects. Build it in eval mode: torchattacks
+    restores the wrapper's mode after each attack, and a new Module is in training mode (BatchNorm would then
+    use batch statistics and update its running ones)."""
+    def __init__(self, model: BetaVAC):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model.classify(x)
+
+
+def pgd_rows(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, device: torch.device, repeats: int) -> list[dict]:
+    """Ours against torchattacks.PGD (random start off, as ours) on one image, an ε-grid and a batch."""
+    import torchattacks  # a test dependency: only the bench and the oracle tests need it
+    grid = torch.linspace(0, 0.3, 16, device=device)
+
+    def theirs(eps):
+        return torchattacks.PGD(Classifier(model).eval(), eps=eps, alpha=0.01, steps=40, random_start=False)
+    one, xs, ys = x[:1], x[:1].expand(16, -1, -1, -1).contiguous(), y[:1].expand(16)
+    rows = []
+    ours_ms = median_ms(lambda: pgd(model, one, y[:1], eps=0.3), device, repeats)
+    atk = theirs(0.3)
+    theirs_ms = median_ms(lambda: atk(one, y[:1]), device, repeats)
+    rows.append(dict(what="PGD-40 ℓ∞, one image (ms)", ours=ours_ms, torchattacks=theirs_ms))
+    attacks = [theirs(float(e)) for e in grid]
+    ours_ms = median_ms(lambda: pgd(model, xs, ys, eps=grid), device, repeats)
+    theirs_ms = median_ms(lambda: [a(one, y[:1]) for a in attacks], device, max(1, repeats // 3))
+    rows.append(dict(what="PGD-40 ℓ∞, 16-value ε-grid of one image (ms)", ours=ours_ms, torchattacks=theirs_ms,
+                     note="ours: one batched call (per-sample ε); torchattacks: 16 calls"))
+    ours_ms = median_ms(lambda: pgd(model, x, y, eps=0.3), device, max(1, repeats // 3))
+    theirs_ms = median_ms(lambda: atk(x, y), device, max(1, repeats // 3))
+    rows.append(dict(what=f"PGD-40 ℓ∞, batch of {len(x)} (images/s)", ours=len(x) / ours_ms * 1000,
+                     torchattacks=len(x) / theirs_ms * 1000, higher_is_better=True))
+    return rows
+
+
+def train_rows(device: torch.device, repeats: int, presets=("fast", "paper"), steps: int = 5) -> list[dict]:
+    """Training throughput of each preset: a few optimiser steps on random images (speed only)."""
+    rows = []
+    for name in presets:
+        cfg = preset(name, dataset="mnist")
+        model = BetaVAC(cfg).to(device, memory_format=torch.channels_last)
+        opt = make_optimizer(cfg, model)
+        x = torch.rand(cfg.batch_size, 1, 28, 28, device=device).to(memory_format=torch.channels_last)
+        y = torch.randint(0, 10, (cfg.batch_size,), device=device)
+
+        def run():
+            for _ in range(steps):
+                train_step(model, opt, cfg, x, y, cfg.capacity, device)
+        ms = median_ms(run, device, max(1, repeats // 3))
+        rows.append(dict(what=f"train, {name} preset ({cfg.width1}/{cfg.width2} ch, batch {cfg.batch_size}, "
+                              f"{'bf16' if cfg.bf16 and bf16_native(device) else 'fp32'}) (images/s)",
+                         ours=steps * cfg.batch_size / ms * 1000, higher_is_better=True))
+    return rows
+
+
+def cold_start_row() -> dict:
+    """A fresh interpreter importing what the app imports and loading the shipped model."""
+    code = ("import time; t = time.perf_counter(); import streamlit, plotly, torch; "
+            "from vacdemo import load_pretrained; load_pretrained('mnist'); print(time.perf_counter() - t)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return dict(what="app cold start: imports + model load (ms)", ours=float(out.split()[-1]) * 1000)
+
+
+def robust_accuracy(model, x, y, eps: float, fast: bool) -> float:
+    x_adv = pgd(model, x, y, eps=eps, fast=fast)
+    with torch.no_grad(), eval_mode(model):
+        return (model.classify(x_adv).argmax(1) == y).float().mean().item()
+
+
+def exactness_rows(model: BetaVAC, test: Split, eps_grid: list[float], n: int, device) -> list[dict]:
+    """Robust accuracy with the fast path and with the plain fp32 path, on the first n test images."""
+    x, y = (t.to(device) for t in test.batch(slice(0, n)))
+    rows = []
+    for eps in eps_grid:
+        fast, plain = robust_accuracy(model, x, y, eps, True), robust_accuracy(model, x, y, eps, False)
+        rows.append(dict(what=f"robust accuracy at ε = {eps:g}, {n} test images", ours=fast, plain=plain,
+                         delta_points=100 * abs(fast - plain)))
+    return rows
