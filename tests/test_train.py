@@ -1,10 +1,11 @@
+import pytest
 import torch
 
-from vacdemo import preset
+from vacdemo import BetaVAC, preset
 from vacdemo.data import Split, load_split
 from vacdemo.device import pick_device
 from vacdemo.evaluate import evaluate
-from vacdemo.train import train
+from vacdemo.train import make_optimizer, make_scheduler, train
 
 
 def test_short_fast_run_on_real_data_learns_to_classify(data_dir, tmp_path):
@@ -35,3 +36,19 @@ def test_training_is_reproducible(data_dir):
     b, _ = train(cfg, small, small, pick_device("cpu"))
     sa, sb = a.state_dict(), b.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_schedules_count_in_batches():
+    for name, at_end in (("step", 1e-4), ("cosine", 0.0)):
+        cfg = preset("fast", epochs=3, milestones=(2,), schedule=name)
+        opt = make_optimizer(cfg, BetaVAC(cfg))
+        sched, lrs = make_scheduler(cfg, opt, steps=10), []
+        for _ in range(30):
+            lrs.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        assert lrs[0] == pytest.approx(1e-3) and lrs[-1] == pytest.approx(at_end, abs=1e-5)
+        if name == "step":
+            assert lrs[19] == pytest.approx(1e-3) and lrs[20] == pytest.approx(1e-4)  # drop after epoch 2
+    with pytest.raises(ValueError, match="schedule must be"):
+        make_scheduler(preset("fast", schedule="linear"), opt, steps=10)
