@@ -280,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--download", action="store_true", help="let torchvision download missing data")
     p.add_argument("--repeats", type=int, default=7, help="timed runs per row, after 2 warm-up runs (default 7)")
     p.add_argument("--batch", type=int, default=256, help="batch for the throughput row (default 256)")
-    p.add_argument("--n", type=int, default=500, help="test images for the exactness rows (default 500)")
+    p.add_argument("--n", type=int, default=1000, help="test images for the exactness rows (default 1000)")
     p.add_argument("--threads", type=int, help="torch threads on the CPU (default: torch's)")
     p.add_argument("--presets", nargs="*", choices=sorted(PRESETS), default=["fast", "paper"],
                    help="presets whose training throughput to measure (default: fast paper)")

@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from .device import autocast
+from .fold import attack_view
 from .model import BetaVAC
 
 NORMS = ("inf", "2")
@@ -99,10 +100,11 @@ def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, st
     x (B, 1, 28, 28) in [0, 1]; y (B,) true classes. eps: ε-ball radius, a number or a (B,) tensor (one
     ε per sample, so a whole ε-grid for one image runs as one batch). alpha: step size (number or (B,)).
     norm "inf" (the paper's) or "2". steps=1 with alpha=eps is FGSM. target: a class or (B,) classes to
-    turn x into (targeted attack). loss "ce" (cross-entropy) or "margin" (Carlini–Wagner). fast: the model's
-    forward and backward in bf16 autocast where the hardware does bf16 natively (GPUs, AVX512-BF16/AMX
-    CPUs; the iterate itself stays fp32), else as fast=False, the plain fp32 path; tests/test_fast_path.py
-    checks that it finds adversarial examples as often as the plain path.
+    turn x into (targeted attack). loss "ce" (cross-entropy) or "margin" (Carlini–Wagner). fast: attack the
+    model with its BatchNorms folded into the convolutions (vacdemo.fold: the same function up to rounding),
+    in bf16 autocast where the hardware does bf16 natively (GPUs, AVX512-BF16/AMX CPUs; the iterate itself
+    stays fp32); fast=False is the plain fp32 path. tests/test_fast_path.py checks that the fast path finds
+    adversarial examples as often as the plain one.
     Returns x_adv with ‖x_adv − x‖ ≤ ε and x_adv ∈ [0, 1]; x, the model's mode and its .grad are untouched.
 
     >>> x_adv = pgd(model, x, y, eps=0.3)              # the paper's MNIST attack at ε = 0.3
@@ -118,6 +120,7 @@ def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, st
     x = x.detach()
     if torch.all(eps == 0):  # nothing can move: skip the model entirely
         return x.clone()
+    net = attack_view(model) if fast else model  # BatchNorm folded into the convs: same function, fewer ops
     with eval_mode(model), torch.enable_grad():  # enable_grad: also when called under no_grad
         x_adv = random_point(x, eps, norm) if random_start else x.clone()
         for _ in range(steps):
@@ -125,7 +128,7 @@ def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, st
             # mean over the batch, as torchattacks: the step only uses the sign (or direction) of each
             # sample's gradient, and the same scale keeps the rounding, hence near-zero signs, identical
             with autocast(x.device, fast):
-                logits = model.classify(x_adv)
+                logits = net.classify(x_adv)
             objective = attack_objective(logits.float(), y, target, loss).mean()
             # grad w.r.t. the input only: no weight gradients computed, parameters' .grad untouched
             (grad,) = torch.autograd.grad(objective, x_adv)
