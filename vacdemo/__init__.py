@@ -8,6 +8,8 @@ from .data import CLASS_NAMES, DataNotFoundError
 from .detector import Detector, DetectorError
 from .model import BetaVAC, reconstruction_error
 from .pgd import fgsm, pgd
+from .preprocess import ImageError, preprocess_image
 
 __all__ = ["BetaVAC", "CLASS_NAMES", "CheckpointError", "Config", "DataNotFoundError", "Detector", "DetectorError",
-           "adaptive_pgd", "fgsm", "load_checkpoint", "load_pretrained", "pgd", "preset", "reconstruction_error"]
+           "ImageError", "adaptive_pgd", "fgsm", "load_checkpoint", "load_pretrained", "pgd", "preprocess_image", "preset",
+           "reconstruction_error"]

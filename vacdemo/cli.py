@@ -155,7 +155,10 @@ def cmd_attack(args) -> int:
 def cmd_assets(args) -> int:
     """The app's files beside a checkpoint: the ℓ∞ detector (fitted if missing), a gallery of test images and
     the latent map (atlas)."""
-    ckpt = Path(args.checkpoint or Path(__file__).resolve().parent.parent / "pretrained" / args.dataset)
+    if args.n < 100 or args.per_class < 1 or args.n_fit < 1:
+        raise ValueError(f"--n must be ≥ 100 (the map needs every class), --per-class and --n-fit ≥ 1 "
+                         f"(got {args.n}, {args.per_class}, {args.n_fit})")
+    ckpt = Path(args.checkpoint or PRETRAINED / args.dataset)
     model = load_checkpoint(ckpt)
     if model.cfg.dataset != args.dataset:
         raise CheckpointError(f"{ckpt} was trained on {model.cfg.dataset!r}, not {args.dataset!r}")

@@ -11,7 +11,8 @@ import torch
 from PIL import Image, ImageOps
 
 MAX_BYTES = 5 * 1024 * 1024  # uploads larger than this are refused before decoding
-MAX_PIXELS = 40_000_000  # width × height, checked from the header before decoding (a 30000² bomb is 900 M)
+MAX_PIXELS = 25_000_000  # width × height, checked from the header before decoding (a 30000² bomb is 900 M)
+WORK_SIDE = 1024  # larger images are shrunk to this before any float math: the result is 28×28 anyway
 INK = 0.1  # a pixel is ink when its intensity above the background is at least this (of 1)
 BOX = {"mnist": 20, "fmnist": 28}  # the longest side of the object after resizing
 
@@ -42,8 +43,16 @@ def decode(data: bytes) -> np.ndarray:
                          "use a smaller image")
     try:
         img.seek(0)  # an animated image: its first frame
+        if img.format == "JPEG":
+            img.draft(img.mode, (WORK_SIDE, WORK_SIDE))  # decode at a reduced scale: less time and memory
         img = ImageOps.exif_transpose(img)  # a phone photo taken sideways stands upright
+        if max(img.size) > WORK_SIDE:
+            img = img.convert("RGBA" if "A" in img.mode or "transparency" in img.info else "RGB") \
+                if img.mode in ("P", "CMYK") else img
+            img.thumbnail((WORK_SIDE, WORK_SIDE))
         return gray(img)
+    except MemoryError:
+        raise ImageError(f"the image is too large to process ({w}×{h}): use a smaller one") from None
     except Exception as e:
         raise ImageError(f"the image is truncated or corrupt ({type(e).__name__}): try saving it again") from None
 
@@ -51,17 +60,17 @@ def decode(data: bytes) -> np.ndarray:
 def gray(img: Image.Image) -> np.ndarray:
     """A decoded PIL image of any mode → (H, W) float in [0, 1]."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit or float gray: keep the full range
-        a = np.asarray(img, dtype=np.float64)
+        a = np.asarray(img, dtype=np.float32)
         top = 65535.0 if img.mode.startswith("I;16") or a.max() > 255 else 255.0
         return np.clip(a / top, 0, 1)
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = np.asarray(img.convert("RGBA"), dtype=np.float64) / 255
-        g, alpha = rgba[..., :3] @ [0.299, 0.587, 0.114], rgba[..., 3]
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255
+        g, alpha = rgba[..., :3] @ np.float32([0.299, 0.587, 0.114]), rgba[..., 3]
         opaque = alpha > 0.5
         # Transparent areas become the colour that contrasts with what is drawn on them.
         back = 1.0 if opaque.any() and g[opaque].mean() < 0.5 else 0.0
         return g * alpha + back * (1 - alpha)
-    return np.asarray(img.convert("L"), dtype=np.float64) / 255
+    return np.asarray(img.convert("L"), dtype=np.float32) / 255
 
 
 def ink(g: np.ndarray) -> np.ndarray:

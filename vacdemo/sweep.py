@@ -39,7 +39,9 @@ class Sweep:
     z: np.ndarray  # (K, d) μ(x_adv)
     pred_8bit: np.ndarray  # (K,) the prediction once x_adv is saved as an 8-bit PNG (rounded to 1/255)
     y: int  # the class the attack moves away from
+    labelled: bool  # y is the true class (a test image); else the model's clean prediction (a drawing, an upload)
     target: int | None  # the class it moves toward (targeted), else None
+    flagged: np.ndarray  # (K,) the detector's verdict: RE above its threshold τ (score ≥ 0.5)
     seconds: float  # wall time of the attack and the read-out
     device: str
 
@@ -52,10 +54,20 @@ class Sweep:
         """(K,) the probability of the most likely class other than y."""
         return np.delete(self.probs, self.y, axis=1).max(1)
 
+    @property
+    def wrong_from_start(self) -> bool:
+        """The clean input (ε = 0) is already misclassified (possible only for a labelled test image)."""
+        return bool(self.pred[0] != self.y)
+
     def flip(self) -> int | None:
         """Index of the first ε whose prediction is no longer y (targeted: is the target), or None."""
         hit = self.pred == self.target if self.target is not None else self.pred != self.y
         return int(np.argmax(hit)) if hit.any() else None
+
+    def perturbation(self, k: int, norm: str) -> tuple[np.ndarray, float]:
+        """x_adv − x at grid index k, (28, 28), and the bound of its colour scale: ε for ℓ∞, max |δ| for ℓ2."""
+        delta = self.x_adv[k] - self.x_adv[0]
+        return delta, float(self.eps[k]) if norm == "inf" else float(np.abs(delta).max())
 
 
 def default_alpha(eps: np.ndarray, steps: int, norm: str) -> np.ndarray:
@@ -92,7 +104,8 @@ def sweep(model: BetaVAC, detector: Detector, x: torch.Tensor, y: int | None, ep
     if x.shape != (1, 28, 28) or x.min() < 0 or x.max() > 1:
         raise ValueError(f"x must be (1, 28, 28) in [0, 1], got shape {tuple(x.shape)}")
     start = time.perf_counter()
-    if y is None:  # no label (a drawing, an upload): attack what the model says now
+    labelled = y is not None
+    if not labelled:  # a drawing, an upload: attack what the model says now
         with torch.no_grad():
             y = int(model.classify(x[None].to(device)).argmax())
     k = len(eps)
@@ -106,10 +119,11 @@ def sweep(model: BetaVAC, detector: Detector, x: torch.Tensor, y: int | None, ep
     with torch.no_grad():
         mu, _ = model.encode(x_adv)
         recon = torch.sigmoid(model.decode(mu))
-        re = (x_adv - recon).flatten(1).norm(dim=1)
+        re = (x_adv - recon).flatten(1).norm(dim=1)  # reconstruction_error, reusing the decoded images
         probs = model.classifier(mu).softmax(1)
         pred_8bit = model.classify((x_adv * 255).round() / 255).argmax(1)
     out = {k_: v.float().cpu().numpy() for k_, v in
            dict(x_adv=x_adv[:, 0], recon=recon[:, 0], probs=probs, re=re, score=detector.prob(re), z=mu).items()}
-    return Sweep(eps=eps, y=int(y), target=target, pred_8bit=pred_8bit.cpu().numpy(),
+    return Sweep(eps=eps, y=int(y), labelled=labelled, target=target, pred_8bit=pred_8bit.cpu().numpy(),
+                 flagged=out["re"] > detector.threshold,
                  seconds=time.perf_counter() - start, device=str(device), **out)
