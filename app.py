@@ -89,6 +89,7 @@ def input_ui(lab: Lab, name: str) -> tuple[np.ndarray | None, int | None, str]:
         return lab.gallery.image(i).numpy(), cls, f"test image #{int(lab.gallery.indices[i])} ({names[cls]})"
     if source == "draw":
         thing = "digit" if name == "mnist" else "garment"
+        st.write("")  # room for the canvas's toolbar, which floats above it
         left, right = st.columns([1, 2])
         with left:  # in the main area, not the sidebar: on a phone the sidebar is folded away
             canvas = st_canvas(stroke_width=18 if name == "mnist" else 28, stroke_color="#FFFFFF",
@@ -168,7 +169,7 @@ def render_images(s: Sweep, k: int, names: list[str], norm: str) -> None:
                         (diverging_png(delta, bound), f"perturbation x_adv − x (blue −{bound:.3f} … red +{bound:.3f})"),
                         (gray_png(s.x_adv[k]), f"adversarial: {names[s.pred[k]]}"),
                         (gray_png(s.recon[0]), "decoder's view of the input"),
-                        (gray_png(s.recon[k]), "decoder's view of the adversarial")], 150))
+                        (gray_png(s.recon[k]), "decoder's view of the adversarial")], 140))
 
 
 def render_film(s: Sweep, names: list[str]) -> None:
@@ -182,7 +183,7 @@ def render_film(s: Sweep, names: list[str]) -> None:
     st.markdown("**Film strip**: the decoder's reconstruction as ε grows" + where)
     frames = sorted({*range(0, len(s.eps), 2), *([flip] if flip is not None else [])})
     st.html(inline.row([(gray_png(s.recon[j], 3), f"{'⚑ ' if j == flip else ''}{s.eps[j]:.3f}: {names[s.pred[j]]}")
-                        for j in frames], 56, caption_width=62, gap=6))
+                        for j in frames], 52, caption_width=58, gap=5))
 
 
 def render_overview(lab: Lab, name: str, s: Sweep) -> None:
@@ -217,7 +218,7 @@ def render_panel(lab: Lab, name: str, s: Sweep, k: int, norm: str) -> None:
     tau = lab.detector.threshold
     headline(s, k, names, tau)
     render_images(s, k, names, norm)
-    lines = [(tau, "threshold τ", "black", True), (s.re[0], "clean", svg.CLEAN, False),
+    lines = [(tau, "threshold", "black", True), (s.re[0], "clean", svg.CLEAN, False),
              (s.re[k], "attacked", svg.ADV, False)]
     st.html(inline.row([(svg.probability_bars(names, s.probs[0], s.probs[k]), ""),
                         (svg.error_histogram(*lab.atlas.re_histogram(), lines), "")], svg.WIDTH))

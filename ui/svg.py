@@ -6,7 +6,7 @@ import numpy as np
 
 CLEAN, ADV, GRID, TEXT = "#4C78A8", "#E45756", "#DDDDDD", "#31333F"
 FONT = 'font-family="Source Sans Pro, sans-serif" font-size="12"'
-WIDTH = 400  # px: both charts, drawn at this size (st.image(..., width=WIDTH))
+WIDTH = 370  # px: both charts, drawn at this size (st.image(..., width=WIDTH))
 
 
 def svg(width: int, height: int, body: list[str], title: str) -> str:
@@ -58,6 +58,7 @@ def error_histogram(counts: np.ndarray, edges: np.ndarray, lines: list[tuple[flo
         dash = ' stroke-dasharray="5,4"' if dashed else ""
         body.append(f'<line x1="{left + x * sx:.1f}" y1="{top}" x2="{left + x * sx:.1f}" y2="{h - bottom}" '
                     f'stroke="{color}" stroke-width="3"{dash}/>')
-        body += [f'<line x1="{8 + i * 140}" y1="{h - 4}" x2="{26 + i * 140}" y2="{h - 4}" stroke="{color}" '
-                 f'stroke-width="3"{dash}/>', text(30 + i * 140, h, f"{label} {x:.2f}")]
+        at = 4 + i * (w - 8) // 3
+        body += [f'<line x1="{at}" y1="{h - 4}" x2="{at + 16}" y2="{h - 4}" stroke="{color}" '
+                 f'stroke-width="3"{dash}/>', text(at + 20, h, f"{label} {x:.2f}")]
     return svg(w, h + 4, body, "Reconstruction errors of the test set, this input and its attacked version")
