@@ -55,7 +55,7 @@ def card_section(model: BetaVAC, detector: Detector, test: Split, n: int) -> str
         f"{' with ' + str(final['threads']) + ' threads' if 'threads' in final else ''}: train loop "
         f"{final.get('wall_s', float('nan')):.0f} s, code {model.meta.get('code_version', '?')}.",
         f"- **Model**: widths {cfg.width1}/{cfg.width2} ({params / 1e6:.2f} M parameters; the paper's 96/192 has 5.9 M), "
-        f"C = {cfg.capacity:g} nats per latent dimension, β = {cfg.beta:g}, {cfg.epochs} epochs, batch {cfg.batch_size}.",
+        f"C = {cfg.capacity:g} (nats per latent dimension), β = {cfg.beta:g}, {cfg.epochs} epochs, batch {cfg.batch_size}.",
         f"- **Clean test accuracy**: **{clean:.2%}** on the full test set ({len(test):,} images); the paper's: "
         f"{paper['robust'][0]:.1%} ({paper['source']}).",
         f"- **Under attack** (PGD-40 ℓ∞, step 0.01, the first {n} test images; detector τ = {detector.threshold:.3f}, "
