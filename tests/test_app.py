@@ -35,7 +35,8 @@ def test_page_runs_for_both_datasets(label):
     assert not at.exception
     assert "ε = 0: the model says" in headline(at)
     pictures = sum(h.proto.body.count('<img src="data:image/') for h in at.get("html"))
-    assert len(at.get("plotly_chart")) == 2 and pictures == 5 + 2 + 11  # 5 views, 2 charts, the film strip
+    # 5 views, 2 charts, the film strip: every other ε (11 frames), plus the flip's when it falls between
+    assert len(at.get("plotly_chart")) == 2 and 5 + 2 + 11 <= pictures <= 5 + 2 + 12
 
 
 def test_max_eps_changes_the_prediction_of_a_correctly_classified_sample():

@@ -118,7 +118,7 @@ def test_desktop_pick_sample_move_eps_and_draw(server, browser, capsys):
     for k in range(19, 9, -1):
         page.keyboard.press("ArrowLeft")
         moves.append(wait_headline(page, f"ε = {0.015 * k:.3f}"))
-    assert page.locator('img[src^="data:image/"]').count() == 5 + 2 + 11  # 5 views, 2 charts, the film strip
+    assert 5 + 2 + 11 <= page.locator('img[src^="data:image/"]').count() <= 5 + 2 + 12  # views, charts, film
     page.set_viewport_size({"width": 1280, "height": 2300})
     time.sleep(1)
     page.screenshot(path=str(DOCS / "screenshot-gallery.png"))
