@@ -20,6 +20,7 @@ from .evaluate_attacks import PAPER_EPS, attack_table, fit_on_training
 from .device import pick_device
 from .evaluate import evaluate
 from .gallery import build_gallery, save_gallery
+from .model import BetaVAC
 from .train import train
 
 
@@ -66,11 +67,17 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_evaluate(args) -> int:
-    ckpt = Path(args.checkpoint or Path(__file__).resolve().parent.parent / "pretrained" / args.dataset)
+def checkpoint_for(args) -> tuple[Path, BetaVAC]:
+    """--checkpoint (default pretrained/<dataset>) and its model, checked to be for --dataset."""
+    ckpt = Path(args.checkpoint or PRETRAINED / args.dataset)
     model = load_checkpoint(ckpt)
     if model.cfg.dataset != args.dataset:
         raise CheckpointError(f"{ckpt} was trained on {model.cfg.dataset!r}, not {args.dataset!r}")
+    return ckpt, model
+
+
+def cmd_evaluate(args) -> int:
+    ckpt, model = checkpoint_for(args)
     device = pick_device(args.device)
     split = load_split(args.dataset, False, args.data_dir, args.download)
     m = evaluate(model.to(device), split, device)
@@ -121,12 +128,8 @@ def cmd_attack(args) -> int:
         raise ValueError(f"--eps {bad} out of range: ε must lie in [0, {limit:g}] for the ℓ{args.norm} norm")
     if args.n < 1 or args.n_fit < 1 or args.steps < 1:
         raise ValueError(f"--n, --n-fit and --steps must be ≥ 1 (got {args.n}, {args.n_fit}, {args.steps})")
-    ckpt = Path(args.checkpoint or Path(__file__).resolve().parent.parent / "pretrained" / args.dataset)
-    model = load_checkpoint(ckpt)
-    if model.cfg.dataset != args.dataset:
-        raise CheckpointError(f"{ckpt} was trained on {model.cfg.dataset!r}, not {args.dataset!r}")
-    for p in model.parameters():  # attacks need input gradients only
-        p.requires_grad_(False)
+    ckpt, model = checkpoint_for(args)
+    model.requires_grad_(False)  # attacks need input gradients only
     fit_eps = PAPER_EPS[args.dataset] if args.norm == "inf" else eps_grid
     detector, det_path = load_or_fit_detector(model, ckpt, args, fit_eps)
     test = load_split(args.dataset, False, args.data_dir, args.download)
@@ -158,10 +161,7 @@ def cmd_assets(args) -> int:
     if args.n < 100 or args.per_class < 1 or args.n_fit < 1:
         raise ValueError(f"--n must be ≥ 100 (the map needs every class), --per-class and --n-fit ≥ 1 "
                          f"(got {args.n}, {args.per_class}, {args.n_fit})")
-    ckpt = Path(args.checkpoint or PRETRAINED / args.dataset)
-    model = load_checkpoint(ckpt)
-    if model.cfg.dataset != args.dataset:
-        raise CheckpointError(f"{ckpt} was trained on {model.cfg.dataset!r}, not {args.dataset!r}")
+    ckpt, model = checkpoint_for(args)
     model.requires_grad_(False)
     load_or_fit_detector(model, ckpt, args, PAPER_EPS[args.dataset])
     test = load_split(args.dataset, False, args.data_dir, args.download)
