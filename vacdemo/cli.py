@@ -1,4 +1,4 @@
-"""`python -m vacdemo train|evaluate|attack|assets|card|bench`: argparse → device → data → model → train / evaluate / attack."""
+"""`python -m vacdemo train|evaluate|attack|assets|card|bench|reproduce`: argparse → device → data → model → train / evaluate / attack."""
 import argparse
 import csv
 import json
@@ -21,6 +21,8 @@ from .device import pick_device
 from .evaluate import evaluate
 from .gallery import build_gallery, save_gallery
 from .model import BetaVAC
+from .paper import CAPACITIES
+from .reproduce import Settings, reproduce
 from .train import train
 
 
@@ -223,6 +225,43 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_reproduce(args) -> int:
+    """Train the paper's models, measure each, write the report (resumable)."""
+    datasets = ["mnist", "fmnist"] if args.dataset == "all" else [args.dataset]
+    device = pick_device(args.device)
+    name = args.preset or ("paper" if device.type == "cuda" else "fast")
+    epochs = args.epochs or PRESETS[name].epochs
+    if min(epochs, args.n_test, args.n_fit, args.steps, args.train_images or 1) < 1 or any(c <= 0 for c in args.capacities):
+        raise ValueError(f"--epochs, --n-test, --n-fit and --steps must be ≥ 1 and capacities > 0 (got {epochs}, "
+                         f"{args.n_test}, {args.n_fit}, {args.steps}, {args.capacities})")
+    work = Path(args.work or f"runs/reproduce/{name}-e{epochs}-n{args.n_test}"
+                f"{f'-t{args.train_images}' if args.train_images else ''}")
+    failed = []
+    if not args.report_only:
+        jobs = args.jobs or (8 if device.type == "cuda" else max(1, torch.get_num_threads()))
+        s = Settings(preset=name, epochs=epochs, n_test=args.n_test, n_fit=args.n_fit, steps=args.steps,
+                     device=str(device), jobs=jobs, work=str(work), data_dir=args.data_dir, download=args.download,
+                     train_images=args.train_images)
+        # checked here, in this process, so that a missing data root is one clear line
+        for d in datasets:
+            load_split(d, False, args.data_dir, args.download)
+        print(f"reproducing on {device} with the {name} preset, {epochs} epochs, {jobs} job(s) → {work}")
+        results = reproduce(datasets, args.capacities, s, command=args.command_line)
+        failed = [r for r in results if r["status"].startswith("failed")]
+        for r in results:
+            took = f" in {r['wall_s'] / 60:.1f} min" if "wall_s" in r else ""
+            print(f"  {r['run']:<28} {r['status']}{took}")
+        if failed:
+            print(f"error: {len(failed)} model(s) failed (their log.txt under {work} says why); the report covers the rest",
+                  file=sys.stderr)
+    if args.no_report:
+        return 1 if failed else 0
+    from .report import write_report  # plotly: needed for the report only (GPU boxes may lack it)
+    written = write_report(work, Path(args.out))
+    print("wrote " + ", ".join(map(str, written)))
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m vacdemo", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -289,6 +328,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="presets whose training throughput to measure (default: fast paper)")
     p.add_argument("--json", help="also write the rows to this JSON file")
     p.set_defaults(run=cmd_bench)
+    p = sub.add_parser("reproduce", help="the paper's capacity and ℓ1 sweeps and Fig. 5, as one report")
+    p.add_argument("--dataset", choices=["mnist", "fmnist", "all"], default="all")
+    p.add_argument("--data-dir", help="data root (default: $VACDEMO_DATA, else ./data)")
+    p.add_argument("--download", action="store_true", help="let torchvision download missing data")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="default: paper on a GPU, fast on a CPU")
+    p.add_argument("--epochs", type=int, help="epochs per model (default: the preset's); lr milestones and the "
+                                              "capacity ramp scale with it")
+    p.add_argument("--n-test", type=int, default=1000, help="test images attacked per ε (default 1000)")
+    p.add_argument("--n-fit", type=int, default=1000, help="training images for each detector (default 1000)")
+    p.add_argument("--steps", type=int, default=40, help="PGD steps (default 40, the paper's)")
+    p.add_argument("--train-images", type=int, help="train on the first N training images only (quick looks)")
+    p.add_argument("--capacities", type=float, nargs="+", default=CAPACITIES,
+                   help="capacities of the sweep (default 0.01 0.1 1 10)")
+    p.add_argument("--jobs", type=int, help="models trained at once, each in its own process "
+                                            "(default: 8 on a GPU, one per core on a CPU)")
+    p.add_argument("--work", help="folder for the models and measurements "
+                                  "(default runs/reproduce/<preset>-e<epochs>-n<n-test>)")
+    p.add_argument("--out", default="reports", help="folder for the report (default reports)")
+    p.add_argument("--report-only", action="store_true", help="only rewrite the report from --work's measurements")
+    p.add_argument("--no-report", action="store_true", help="train and measure only (a machine without plotly)")
+    p.set_defaults(run=cmd_reproduce)
     return parser
 
 

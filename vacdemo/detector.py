@@ -62,7 +62,7 @@ class Detector:
 
 def fit_detector(re_clean: torch.Tensor, re_adv: torch.Tensor, meta: dict) -> Detector:
     """Logistic regression of 'adversarial' on RE, over a balanced set of clean and attacked inputs."""
-    re = torch.cat([re_clean, re_adv]).double().numpy()[:, None]
+    re = torch.cat([re_clean, re_adv]).double().cpu().numpy()[:, None]
     label = np.r_[np.zeros(len(re_clean)), np.ones(len(re_adv))]
     lr = LogisticRegression(C=1e6).fit(re, label)  # 1-D: effectively unregularised
     return Detector(float(lr.coef_[0, 0]), float(lr.intercept_[0]), meta)
@@ -71,7 +71,7 @@ def fit_detector(re_clean: torch.Tensor, re_adv: torch.Tensor, meta: dict) -> De
 def detection_metrics(det: Detector, re_clean: torch.Tensor, re_adv: torch.Tensor) -> dict[str, float]:
     """accuracy (the paper's classification rate, clean and adversarial together), ROC-AUC, and the
     share of adversarial inputs detected when 5 % of clean ones are flagged."""
-    score = torch.cat([re_clean, re_adv]).double().numpy()
+    score = torch.cat([re_clean, re_adv]).double().cpu().numpy()
     label = np.r_[np.zeros(len(re_clean)), np.ones(len(re_adv))]
     flagged = det.prob(torch.from_numpy(score)).numpy() >= 0.5
     fpr, tpr, _ = roc_curve(label, score)

@@ -1,0 +1,63 @@
+"""The raw measurements behind the paper's figures and tables, for one trained β-VAC.
+
+Per test image and ε: the classifier's answer under PGD, the reconstruction error (RE) and the judge's
+reading of the reconstruction; plus the RE detector fitted on training-set adversarials (§6.1). The
+report (vacdemo.report) turns these into robust accuracy, detection accuracy and the Fig. 5 share, so
+the numbers can be recomputed without attacking again.
+"""
+import time
+
+import torch
+
+from .evaluate_attacks import batched, fit_on_training, step_size
+from .judge import judge_labels
+from .model import BetaVAC
+from .data import Split
+from .pgd import pgd
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """(k, 1, 28, 28) ∈ [0, 1] → (k, 28, 28) uint8 on the CPU: small to store, exact enough to look at."""
+    return (x.squeeze(1) * 255).round().to(torch.uint8).cpu()
+
+
+@torch.no_grad()
+def read(model: BetaVAC, judge, x: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, ...]:
+    """pred (N,), RE (N,), the judge's class of the reconstruction (N,) and the reconstruction itself."""
+    def one(s):
+        mu, _ = model.encode(x[s])
+        recon = torch.sigmoid(model.decode(mu))
+        return (model.classifier(mu).argmax(1), (x[s] - recon).flatten(1).norm(dim=1),
+                judge_labels(judge, recon), recon)
+    return batched(one, len(x), batch_size)
+
+
+def measure(model: BetaVAC, judge, train: Split, test: Split, eps_grid: list[float], *, n_test: int,
+            n_fit: int, fig_eps: float, fig_k: int = 8, steps: int = 40, batch_size: int = 500,
+            seed: int = 0) -> tuple[dict[str, torch.Tensor], dict]:
+    """Tensors (CPU) and metadata for one model; model, judge and the splits on the same device."""
+    start = time.perf_counter()
+    model.eval().requires_grad_(False)
+    detector = fit_on_training(model, train, eps_grid, n=n_fit, steps=steps, seed=seed, batch_size=batch_size)
+    x, y = test.batch(slice(0, n_test))
+    pred, re, judged, _ = read(model, judge, x, batch_size)
+    out = {"y": y, "pred_clean": pred, "re_clean": re, "judge_clean": judged}
+    per_eps = {"pred_adv": [], "re_adv": [], "judge_adv": []}
+    fig_i = min(range(len(eps_grid)), key=lambda i: abs(eps_grid[i] - fig_eps))
+    for i, eps in enumerate(eps_grid):
+        alpha = step_size(eps, steps, "inf")
+        x_adv = batched(lambda s: pgd(model, x[s], y[s], eps=eps, alpha=alpha, steps=steps), len(x), batch_size)
+        pred_adv, re_adv, judged_adv, recon_adv = read(model, judge, x_adv, batch_size)
+        for k, v in zip(per_eps, (pred_adv, re_adv, judged_adv)):
+            per_eps[k].append(v)
+        if i == fig_i:  # Fig. 5: the first fig_k successful attacks (clean right, adversarial wrong)
+            hit = ((pred == y) & (pred_adv != y)).nonzero().squeeze(1)[:fig_k]
+            out.update(fig_index=hit, fig_x=to_uint8(x[hit]), fig_x_adv=to_uint8(x_adv[hit]),
+                       fig_recon=to_uint8(recon_adv[hit]))
+    out.update({k: torch.stack(v) for k, v in per_eps.items()})  # (len(eps_grid), n_test)
+    out = {k: v.cpu().contiguous() for k, v in out.items()}
+    meta = {"eps": list(eps_grid), "n_test": len(x), "n_fit": n_fit, "steps": steps, "alpha": "0.01 (ℓ∞)",
+            "fig_eps": eps_grid[fig_i], "detector": {"coef": detector.coef, "intercept": detector.intercept,
+                                                     "meta": detector.meta},
+            "wall_s": round(time.perf_counter() - start, 1)}
+    return out, meta

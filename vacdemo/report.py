@@ -1,0 +1,208 @@
+"""The reproduction report: one list of blocks, written as Markdown, as a self-contained HTML page (plotly)
+and as CSV. Blocks: ("h", level, text), ("p", text), ("table", header, rows), ("plot", figure, caption),
+("image", png bytes, file name, caption)."""
+import base64
+import csv
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .data import CLASS_NAMES
+from .findings import claims, load_measurements, rows_for, select
+from .images import gray_png
+from .paper import BEST_CAPACITY, DETECTION, L1, ROBUST, TABLE_EPS
+
+COLOURS = ["#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#B07AA1", "#9C755F"]
+PANELS = [("re_adv", "mean reconstruction error"), ("robust_accuracy", "robust accuracy"),
+          ("detection_accuracy", "detection accuracy")]
+
+
+def sweep_plot(rows: list[dict], vary: str, label: str, paper: dict | None = None) -> go.Figure:
+    """Three panels over ε (as the paper's Figs. 3–4 a–c), one line per value of vary; the paper's table
+    values dashed where given (paper: {value: (robust row, detection row, ε columns)})."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[t for _, t in PANELS])
+    for i, v in enumerate(sorted({r[vary] for r in rows})):
+        mine = select(rows, **{vary: v})
+        colour = COLOURS[i % len(COLOURS)]
+        for col, (key, _) in enumerate(PANELS, 1):
+            fig.add_trace(go.Scatter(x=[r["eps"] for r in mine], y=[r[key] for r in mine], name=f"{label} = {v:g}",
+                                     line_color=colour, legendgroup=str(v), showlegend=col == 1), 1, col)
+        if paper and v in paper:
+            robust, detection, eps = paper[v]
+            for col, ys in ((2, robust), (3, detection)):
+                fig.add_trace(go.Scatter(x=eps, y=ys, name=f"paper, {label} = {v:g}", line=dict(color=colour, dash="dot"),
+                                         legendgroup=str(v), showlegend=col == 2), 1, col)
+    fig.update_xaxes(title_text="ε (ℓ∞)")
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def figure5_png(t: dict) -> bytes:
+    """Rows: clean input, adversarial input, its reconstruction; one column per successful attack."""
+    if len(t["fig_x"]) == 0:
+        return b""
+    grid = np.concatenate([np.concatenate(list(t[k].numpy()), axis=1) for k in ("fig_x", "fig_x_adv", "fig_recon")])
+    return gray_png(grid / 255.0, scale=3)
+
+
+def table_block(rows: list[dict], dataset: str, key: str, paper: dict) -> tuple:
+    """Ours / paper at the tables' ε columns, one line per λ (λ = 0: the capacity sweep's model)."""
+    best = BEST_CAPACITY[dataset]
+    header = ["λ"] + [f"ε = {e:g}" for e in TABLE_EPS[dataset]]
+    body = []
+    for lam in [*L1[dataset], 0.0]:
+        mine = {round(r["eps"], 6): r[key] for r in select(rows, dataset=dataset, capacity=best, l1=lam)}
+        theirs = paper[dataset].get(lam)
+        cells = [("—" if round(e, 6) not in mine else f"{mine[round(e, 6)]:.3f}") +
+                 (f" / {theirs[j]:.3f}" if theirs else "") for j, e in enumerate(TABLE_EPS[dataset])]
+        body.append([f"{lam:g}", *cells])
+    return ("table", header, body)
+
+
+def dataset_blocks(dataset: str, rows: list[dict], measurements: list) -> list[tuple]:
+    best = BEST_CAPACITY[dataset]
+    rows = select(rows, dataset=dataset)
+    if not rows:
+        return []
+    names = CLASS_NAMES[dataset]
+    fig_eps = TABLE_EPS[dataset][2]
+    blocks = [("h", 2, {"mnist": "MNIST", "fmnist": "Fashion-MNIST"}[dataset])]
+    found = claims(rows, dataset, fig_eps)
+    blocks.append(("h", 3, "The paper's claims"))
+    blocks += [("p", f"**{c['claim']}: {c['verdict']}.** {c['text']}") for c in found]
+    sweep = select(rows, l1=0.0)
+    blocks += [("h", 3, "Capacity sweep (Fig. " + {"mnist": "4", "fmnist": "3"}[dataset] + ", panels a–c)"),
+               ("plot", sweep_plot(sweep, "capacity", "C"), f"{dataset}: λ = 0, one line per capacity C"),
+               ("table", ["C", "clean acc", "clean RE"] + [f"robust @ {e:g}" for e in sorted({r['eps'] for r in sweep})],
+                [[f"{c:g}", f"{s[0]['clean_accuracy']:.3f}", f"{s[0]['re_clean']:.2f}",
+                  *[f"{r['robust_accuracy']:.3f}" for r in s]]
+                 for c in sorted({r["capacity"] for r in sweep}) if (s := select(sweep, capacity=c))])]
+    l1_rows = select(rows, capacity=best)
+    paper = {lam: (ROBUST[dataset][lam], DETECTION[dataset][lam], TABLE_EPS[dataset]) for lam in L1[dataset]}
+    blocks += [("h", 3, f"ℓ1 sweep at C = {best:g} (Tables " + {"mnist": "1 and 3", "fmnist": "2 and 4"}[dataset] + ")"),
+               ("plot", sweep_plot(l1_rows, "l1", "λ", paper), f"{dataset}: ours solid, the paper's tables dotted"),
+               ("p", "Robust accuracy, ours / the paper's:"), table_block(rows, dataset, "robust_accuracy", ROBUST),
+               ("p", "Detection accuracy, ours / the paper's:"), table_block(rows, dataset, "detection_accuracy", DETECTION)]
+    blocks.append(("h", 3, "Decoded images (Fig. 5)"))
+    for meta, t in measurements:
+        run = meta["run"]
+        if run["dataset"] == dataset and np.isclose(run["capacity"], best) and run["l1"] == 0.0 and len(t["fig_x"]):
+            y, adv = t["y"][t["fig_index"]], t["pred_adv"][meta["eps"].index(meta["fig_eps"])][t["fig_index"]]
+            judged = t["judge_adv"][meta["eps"].index(meta["fig_eps"])][t["fig_index"]]
+            cols = "; ".join(f"{names[a]}→{names[b]} (judge: {names[c]})" for a, b, c in zip(y, adv, judged))
+            blocks.append(("image", figure5_png(t), f"fig5-{dataset}.png",
+                           f"C = {best:g}, ε = {meta['fig_eps']:g}: clean (top), adversarial (middle), its "
+                           f"reconstruction (bottom); per column true→predicted: {cols}"))
+    blocks.append(("table", ["C", "λ", "ε", "successful attacks", "reconstruction read as adversarial class",
+                             "as true class"],
+                   [[f"{r['capacity']:g}", f"{r['l1']:g}", f"{r['eps']:g}", str(r["successful_attacks"]),
+                     f"{r['recon_as_adversarial']:.3f}", f"{r['recon_as_true']:.3f}"]
+                    for r in rows if np.isclose(r["eps"], fig_eps) and r["successful_attacks"]]))
+    return blocks
+
+
+def run_blocks(info: dict, judges: dict, measurements: list) -> list[tuple]:
+    calls = info.get("invocations", [])
+    last = calls[-1] if calls else {}
+    s = last.get("settings", {})
+    cfg = measurements[0][0]["config"] if measurements else {}
+    train_s = sum(m["training"].get("final", {}).get("wall_s", 0) for m, _ in measurements)
+    measure_s = sum(m["wall_s"] for m, _ in measurements)
+    lines = [["command", "; ".join(f"`{c['command']}`" for c in calls) or "?"],
+             ["device", last.get("device", "?")],
+             ["preset", f"{s.get('preset')} (widths {cfg.get('width1')}/{cfg.get('width2')}, batch "
+                        f"{cfg.get('batch_size')}, optimiser {cfg.get('optimizer')})"],
+             ["epochs per model", str(s.get("epochs"))],
+             ["training images per model", str(s.get("train_images") or "all")], ["models measured", str(len(measurements))],
+             ["test images per ε", str(s.get("n_test"))], ["training images for each detector", str(s.get("n_fit"))],
+             ["attack", f"PGD-{s.get('steps')} ℓ∞, step 0.01, no random start, z = μ(x)"],
+             ["wall time", f"{sum(c['wall_s'] for c in calls) / 60:.1f} min over {len(calls)} invocation(s)"],
+             ["compute, summed over models", f"training {train_s / 60:.1f} min, measuring {measure_s / 60:.1f} min"],
+             ["finished", last.get("finished", "?")]]
+    lines += [[f"judge CNN ({d})", f"test accuracy {j['test_accuracy']:.4f}"] for d, j in judges.items()]
+    return [("h", 1, "Reproducing “β-Variational Classifiers Under Attack”"),
+            ("p", "Made by `python -m vacdemo reproduce`; every number below is recomputed from the measurements "
+                  "in the work folder by `--report-only`. Detection accuracy is the paper's classification rate over "
+                  "the clean and the attacked test images together, with one logistic detector per model fitted on "
+                  "training-set adversarials (§6.1) at ε drawn from the grid; at ε = 0 it is 0.5 by construction."),
+            ("table", ["setting", "value"], lines)]
+
+
+def to_markdown(blocks: list[tuple]) -> str:
+    out = []
+    for b in blocks:
+        if b[0] == "h":
+            out.append("#" * b[1] + " " + b[2])
+        elif b[0] == "p":
+            out.append(b[1])
+        elif b[0] == "table":
+            out.append("\n".join(["| " + " | ".join(b[1]) + " |", "|" + "---|" * len(b[1])] +
+                                 ["| " + " | ".join(r) + " |" for r in b[2]]))
+        elif b[0] == "plot":
+            out.append(f"*(figure in the HTML report: {b[2]})*")
+        elif b[0] == "image":
+            out.append(f"![{b[2]}]({b[2]})\n\n{b[3]}")
+    return "\n\n".join(out) + "\n"
+
+
+def inline_md(text: str) -> str:
+    """**bold** and `code` of our own paragraphs → HTML, the rest escaped."""
+    parts = html.escape(text).split("**")
+    text = "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))
+    parts = text.split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def to_html(blocks: list[tuple]) -> str:
+    body, plotly_js = [], "inline"  # plotly.js once, in the first figure: the page works offline
+    for b in blocks:
+        if b[0] == "h":
+            body.append(f"<h{b[1]}>{html.escape(b[2])}</h{b[1]}>")
+        elif b[0] == "p":
+            body.append(f"<p>{inline_md(b[1])}</p>")
+        elif b[0] == "table":
+            head = "".join(f"<th>{html.escape(h)}</th>" for h in b[1])
+            rows = "".join("<tr>" + "".join(f"<td>{inline_md(c)}</td>" for c in r) + "</tr>" for r in b[2])
+            body.append(f"<table><tr>{head}</tr>{rows}</table>")
+        elif b[0] == "plot":
+            body.append(b[1].to_html(full_html=False, include_plotlyjs=plotly_js) + f"<p><i>{html.escape(b[2])}</i></p>")
+            plotly_js = False
+        elif b[0] == "image":
+            data = base64.b64encode(b[1]).decode()
+            body.append(f'<img alt="{html.escape(b[2])}" src="data:image/png;base64,{data}">'
+                        f"<p><i>{html.escape(b[3])}</i></p>")
+    style = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;line-height:1.45}"
+             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+             "img{image-rendering:pixelated;max-width:100%}")
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>vacdemo: reproduction report</title>'
+            f"<style>{style}</style></head><body>{''.join(body)}</body></html>")
+
+
+def write_report(work: Path, out: Path, stem: str = "reproduce") -> list[Path]:
+    """Read every measurement under work; write out/stem.md, .html, .csv and the Fig. 5 PNGs."""
+    measurements = load_measurements(work)
+    if not measurements:
+        raise ValueError(f"no measurements under {work}: run `python -m vacdemo reproduce` without --report-only first")
+    info = json.loads((work / "run.json").read_text()) if (work / "run.json").exists() else {}
+    judges = {p.parent.name.removeprefix("judge-"): json.loads(p.read_text()) for p in sorted(work.glob("judge-*/judge.json"))}
+    rows = [r for meta, t in measurements for r in rows_for(meta, t)]
+    blocks = run_blocks(info, judges, measurements)
+    for d in ("mnist", "fmnist"):
+        blocks += dataset_blocks(d, rows, measurements)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / f"{stem}.md", out / f"{stem}.html", out / f"{stem}.csv"]
+    written[0].write_text(to_markdown(blocks))
+    written[1].write_text(to_html(blocks))
+    with open(written[2], "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    for b in blocks:
+        if b[0] == "image":
+            (out / b[2]).write_bytes(b[1])
+            written.append(out / b[2])
+    return written

@@ -1,0 +1,175 @@
+"""`python -m vacdemo reproduce`: train the paper's models, measure each, then write the report.
+
+One folder per model under the work folder, holding its checkpoint and its measurements; both are reused
+when present with the same settings, so an interrupted run resumes where it stopped.
+"""
+import contextlib
+import json
+import os
+import platform
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, replace
+from multiprocessing import get_context
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+from tqdm import tqdm
+
+from .checkpoint import WEIGHTS, load_checkpoint, save_checkpoint
+from .config import Config, preset
+from .data import Split, load_split
+from .device import pick_device
+from .judge import load_judge, save_judge, train_judge
+from .measure import measure
+from .paper import BEST_CAPACITY, FIGURE_EPS_MAX, L1, TABLE_EPS
+from .train import train
+
+MEASURE = "measure"  # measure.safetensors (tensors) + measure.json (settings, detector, training metrics)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One model of the study: a capacity-sweep point (l1 = 0) or an ℓ1-sweep point at the best capacity."""
+    dataset: str
+    capacity: float
+    l1: float
+
+    @property
+    def name(self) -> str:
+        return f"{self.dataset}-C{self.capacity:g}-l1_{self.l1:g}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    preset: str
+    epochs: int
+    n_test: int
+    n_fit: int
+    steps: int
+    device: str
+    jobs: int
+    work: str
+    data_dir: str | None = None
+    download: bool = False
+    train_images: int | None = None  # the first N training images only (tests, quick looks); None = all
+
+
+def plan(datasets: list[str], capacities: list[float]) -> list[Run]:
+    """Capacity sweeps first (Figs. 3–4), then ℓ1 sweeps (Tables 1–4): a run cut short keeps the figures."""
+    runs = [Run(d, c, 0.0) for d in datasets for c in capacities]
+    return runs + [Run(d, BEST_CAPACITY[d], lam) for d in datasets for lam in L1[d]]
+
+
+def eps_grid(dataset: str) -> list[float]:
+    """9 values over the figure's range: the step (0.0375 / 0.0125) lands on every table column too."""
+    return [round(FIGURE_EPS_MAX[dataset] * i / 8, 6) for i in range(9)]
+
+
+def scaled_config(name: str, run: Run, epochs: int | None) -> Config:
+    """The preset for this run; with other epochs, the lr milestones and the capacity ramp scale with them."""
+    cfg = preset(name, dataset=run.dataset, capacity=run.capacity, l1=run.l1)
+    if epochs is None or epochs == cfg.epochs:
+        return cfg
+    r = epochs / cfg.epochs
+    milestones = tuple(sorted({max(1, round(m * r)) for m in cfg.milestones} - {epochs}))
+    return replace(cfg, epochs=epochs, milestones=tuple(m for m in milestones if m < epochs),
+                   capacity_ramp_epochs=cfg.capacity_ramp_epochs * r)
+
+
+def on(split: Split, device: torch.device) -> Split:
+    return Split(split.images.to(device), split.labels.to(device))
+
+
+def measured(folder: Path, s: Settings, grid: list[float]) -> bool:
+    path = folder / f"{MEASURE}.json"
+    if not path.exists() or not (folder / f"{MEASURE}.safetensors").exists():
+        return False
+    meta = json.loads(path.read_text())
+    return (meta.get("n_fit"), meta.get("steps"), meta.get("eps")) == (s.n_fit, s.steps, grid) and \
+        meta.get("n_test_asked") == s.n_test
+
+
+def run_one(run: Run, s: Settings, threads: int, quiet: bool) -> dict:
+    """Train (unless the checkpoint exists with this config) and measure (unless done) one model."""
+    torch.set_num_threads(threads)
+    folder = Path(s.work) / run.name
+    folder.mkdir(parents=True, exist_ok=True)
+    log = open(folder / "log.txt", "a") if quiet else None
+    with log or contextlib.nullcontext(), contextlib.redirect_stdout(log) if log else contextlib.nullcontext(), \
+            contextlib.redirect_stderr(log) if log else contextlib.nullcontext():
+        start, device = time.perf_counter(), pick_device(s.device)
+        cfg = scaled_config(s.preset, run, s.epochs)
+        grid = eps_grid(run.dataset)
+        train_split = on(load_split(run.dataset, True, s.data_dir, s.download), device)
+        n = min(s.train_images or len(train_split), len(train_split))
+        model = load_checkpoint(folder) if (folder / WEIGHTS).exists() else None
+        if model is not None and (model.cfg != cfg or model.meta["metrics"].get("train_images") != n):
+            model = None  # trained with other settings: train again
+        if model is not None and measured(folder, s, grid):
+            return {"run": run.name, "status": "reused"}
+        test_split = on(load_split(run.dataset, False, s.data_dir, s.download), device)
+        if model is None:
+            print(f"training {run.name} ({cfg.epochs} epochs, {n} images)")
+            model, history = train(cfg, train_split, test_split, device, out_dir=folder, limit=n)
+            save_checkpoint(model.cpu(), folder, {"final": {**history[-1], "device": str(device)},
+                                                  "preset": s.preset, "train_images": n})
+        judge, _ = load_judge(Path(s.work) / f"judge-{run.dataset}")
+        tensors, meta = measure(model.to(device), judge.to(device), train_split, test_split, grid,
+                                n_test=s.n_test, n_fit=s.n_fit, fig_eps=TABLE_EPS[run.dataset][2], steps=s.steps)
+        meta.update(n_test_asked=s.n_test, run=asdict(run), config=cfg.to_dict(), device=str(device),
+                    training=load_checkpoint(folder).meta["metrics"])
+        save_file(tensors, str(folder / f"{MEASURE}.safetensors"))
+        (folder / f"{MEASURE}.json").write_text(json.dumps(meta, indent=1))
+        return {"run": run.name, "status": "done", "wall_s": round(time.perf_counter() - start, 1)}
+
+
+def ensure_judges(datasets: list[str], s: Settings) -> None:
+    device = pick_device(s.device)
+    for d in datasets:
+        folder = Path(s.work) / f"judge-{d}"
+        if load_judge(folder) is None:
+            print(f"training the judge CNN for {d} …")
+            train_split, test_split = (load_split(d, t, s.data_dir, s.download) for t in (True, False))
+            n = s.train_images or len(train_split)
+            train_split = Split(train_split.images[:n], train_split.labels[:n])
+            start = time.perf_counter()
+            judge, acc = train_judge(train_split, test_split, device)
+            save_judge(judge, folder, {"dataset": d, "test_accuracy": acc, "epochs": 3, "train_images": n,
+                                       "wall_s": round(time.perf_counter() - start, 1)})
+        print(f"judge for {d}: test accuracy {load_judge(folder)[1]['test_accuracy']:.4f}")
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+
+
+def reproduce(datasets: list[str], capacities: list[float], s: Settings, command: str = "") -> list[dict]:
+    """Judges, then every run (jobs at a time, each in its own process when jobs > 1); returns their status."""
+    start = time.perf_counter()
+    runs = plan(datasets, capacities)
+    ensure_judges(datasets, s)
+    threads = max(1, (os.cpu_count() or 1) // s.jobs)
+    results = []
+    if s.jobs == 1:
+        for run in tqdm(runs, desc="models"):
+            results.append(run_one(run, s, threads, quiet=False))
+    else:  # spawn: a fresh interpreter per worker, safe with CUDA
+        with ProcessPoolExecutor(s.jobs, mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(run_one, run, s, threads, True): run for run in runs}
+            for f in tqdm(as_completed(futures), total=len(runs), desc="models"):
+                try:
+                    results.append(f.result())
+                except Exception as e:  # one failed model must not lose the others: reported at the end
+                    results.append({"run": futures[f].name, "status": f"failed: {type(e).__name__}: {e}"})
+    path = Path(s.work) / "run.json"
+    info = json.loads(path.read_text()) if path.exists() else {"invocations": []}
+    info["invocations"].append({"command": command, "settings": asdict(s), "datasets": datasets,
+                                "capacities": capacities, "device": describe_device(pick_device(s.device)),
+                                "wall_s": round(time.perf_counter() - start, 1), "results": results,
+                                "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
+    path.write_text(json.dumps(info, indent=1))
+    return results
