@@ -230,7 +230,7 @@ def cmd_reproduce(args) -> int:
     datasets = ["mnist", "fmnist"] if args.dataset == "all" else [args.dataset]
     device = pick_device(args.device)
     name = args.preset or ("paper" if device.type == "cuda" else "fast")
-    epochs = args.epochs or PRESETS[name].epochs
+    epochs = PRESETS[name].epochs if args.epochs is None else args.epochs
     if min(epochs, args.n_test, args.n_fit, args.steps, args.train_images or 1) < 1 or any(c <= 0 for c in args.capacities):
         raise ValueError(f"--epochs, --n-test, --n-fit and --steps must be ≥ 1 and capacities > 0 (got {epochs}, "
                          f"{args.n_test}, {args.n_fit}, {args.steps}, {args.capacities})")

@@ -41,6 +41,22 @@ def sweep_plot(rows: list[dict], vary: str, label: str, paper: dict | None = Non
     return fig
 
 
+def judge_plot(rows: list[dict], vary: str, label: str) -> go.Figure:
+    """Over ε: the share of successful attacks whose reconstruction the judge reads as the adversarial class
+    (solid) and as the true class (dotted), one colour per value of vary."""
+    fig = go.Figure()
+    for i, v in enumerate(sorted({r[vary] for r in rows})):
+        mine = [r for r in select(rows, **{vary: v}) if r["successful_attacks"]]
+        colour = COLOURS[i % len(COLOURS)]
+        for key, dash, what in (("recon_as_adversarial", None, "adversarial class"), ("recon_as_true", "dot", "true class")):
+            fig.add_trace(go.Scatter(x=[r["eps"] for r in mine], y=[r[key] for r in mine], name=f"{label} = {v:g}: {what}",
+                                     line=dict(color=colour, dash=dash)))
+    fig.update_xaxes(title_text="ε (ℓ∞)")
+    fig.update_yaxes(title_text="share of successful attacks", range=[0, 1])
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=20, b=10))
+    return fig
+
+
 def figure5_png(t: dict) -> bytes:
     """Rows: clean input, adversarial input, its reconstruction; one column per successful attack."""
     if len(t["fig_x"]) == 0:
@@ -102,6 +118,8 @@ def dataset_blocks(dataset: str, rows: list[dict], measurements: list) -> list[t
                    [[f"{r['capacity']:g}", f"{r['l1']:g}", f"{r['eps']:g}", str(r["successful_attacks"]),
                      f"{r['recon_as_adversarial']:.3f}", f"{r['recon_as_true']:.3f}"]
                     for r in rows if np.isclose(r["eps"], fig_eps) and r["successful_attacks"]]))
+    blocks.append(("plot", judge_plot(sweep, "capacity", "C"),
+                   f"{dataset}: how the judge reads the reconstructions of successful attacks, over ε, per capacity"))
     return blocks
 
 
