@@ -231,9 +231,10 @@ def cmd_reproduce(args) -> int:
     device = pick_device(args.device)
     name = args.preset or ("paper" if device.type == "cuda" else "fast")
     epochs = PRESETS[name].epochs if args.epochs is None else args.epochs
-    if min(epochs, args.n_test, args.n_fit, args.steps, args.train_images or 1) < 1 or any(c <= 0 for c in args.capacities):
-        raise ValueError(f"--epochs, --n-test, --n-fit and --steps must be ≥ 1 and capacities > 0 (got {epochs}, "
-                         f"{args.n_test}, {args.n_fit}, {args.steps}, {args.capacities})")
+    if min(epochs, args.n_test, args.n_fit, args.steps, 1 if args.train_images is None else args.train_images) < 1 \
+            or any(c <= 0 for c in args.capacities):
+        raise ValueError(f"--epochs, --n-test, --n-fit, --steps and --train-images must be ≥ 1 and capacities > 0 "
+                         f"(got {epochs}, {args.n_test}, {args.n_fit}, {args.steps}, {args.train_images}, {args.capacities})")
     work = Path(args.work or f"runs/reproduce/{name}-e{epochs}-n{args.n_test}"
                 f"{f'-t{args.train_images}' if args.train_images else ''}")
     failed = []

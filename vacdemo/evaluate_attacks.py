@@ -6,10 +6,10 @@ from .adaptive import adaptive_pgd
 from .data import Split
 from .detector import Detector, detection_metrics, fit_detector
 from .model import BetaVAC, reconstruction_error
+from .paper import TABLE_EPS
 from .pgd import pgd
 
-# The paper's ε columns (Tables 1–4), ℓ∞ on [0, 1] pixels.
-PAPER_EPS = {"mnist": [0.0, 0.075, 0.15, 0.225, 0.3], "fmnist": [0.0, 0.025, 0.05, 0.075, 0.1]}
+PAPER_EPS = TABLE_EPS  # the paper's ε columns (Tables 1–4), ℓ∞ on [0, 1] pixels
 
 
 def step_size(eps, steps: int, norm: str, alpha=None):
