@@ -92,37 +92,42 @@ def measured(folder: Path, s: Settings, grid: list[float]) -> bool:
 
 
 def run_one(run: Run, s: Settings, threads: int, quiet: bool) -> dict:
-    """Train (unless the checkpoint exists with this config) and measure (unless done) one model."""
+    """One model, trained and measured; quiet (a worker process): its output goes to the folder's log.txt."""
     torch.set_num_threads(threads)
     folder = Path(s.work) / run.name
     folder.mkdir(parents=True, exist_ok=True)
-    log = open(folder / "log.txt", "a") if quiet else None
-    with log or contextlib.nullcontext(), contextlib.redirect_stdout(log) if log else contextlib.nullcontext(), \
-            contextlib.redirect_stderr(log) if log else contextlib.nullcontext():
-        start, device = time.perf_counter(), pick_device(s.device)
-        cfg = scaled_config(s.preset, run, s.epochs)
-        grid = eps_grid(run.dataset)
-        train_split = on(load_split(run.dataset, True, s.data_dir, s.download), device)
-        n = min(s.train_images or len(train_split), len(train_split))
-        model = load_checkpoint(folder) if (folder / WEIGHTS).exists() else None
-        if model is not None and (model.cfg != cfg or model.meta["metrics"].get("train_images") != n):
-            model = None  # trained with other settings: train again
-        if model is not None and measured(folder, s, grid):
-            return {"run": run.name, "status": "reused"}
-        test_split = on(load_split(run.dataset, False, s.data_dir, s.download), device)
-        if model is None:
-            print(f"training {run.name} ({cfg.epochs} epochs, {n} images)")
-            model, history = train(cfg, train_split, test_split, device, out_dir=folder, limit=n)
-            save_checkpoint(model.cpu(), folder, {"final": {**history[-1], "device": str(device)},
-                                                  "preset": s.preset, "train_images": n})
-        judge, _ = load_judge(Path(s.work) / f"judge-{run.dataset}")
-        tensors, meta = measure(model.to(device), judge.to(device), train_split, test_split, grid,
-                                n_test=s.n_test, n_fit=s.n_fit, fig_eps=TABLE_EPS[run.dataset][2], steps=s.steps)
-        meta.update(n_test_asked=s.n_test, run=asdict(run), config=cfg.to_dict(), device=str(device),
-                    training=load_checkpoint(folder).meta["metrics"])
-        save_file(tensors, str(folder / f"{MEASURE}.safetensors"))
-        (folder / f"{MEASURE}.json").write_text(json.dumps(meta, indent=1))
-        return {"run": run.name, "status": "done", "wall_s": round(time.perf_counter() - start, 1)}
+    if not quiet:
+        return train_and_measure(run, s, folder)
+    with open(folder / "log.txt", "a") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        return train_and_measure(run, s, folder)
+
+
+def train_and_measure(run: Run, s: Settings, folder: Path) -> dict:
+    """Train (unless the checkpoint exists with this config) and measure (unless done) one model."""
+    start, device = time.perf_counter(), pick_device(s.device)
+    cfg = scaled_config(s.preset, run, s.epochs)
+    grid = eps_grid(run.dataset)
+    train_split = on(load_split(run.dataset, True, s.data_dir, s.download), device)
+    n = min(s.train_images or len(train_split), len(train_split))
+    model = load_checkpoint(folder) if (folder / WEIGHTS).exists() else None
+    if model is not None and (model.cfg != cfg or model.meta["metrics"].get("train_images") != n):
+        model = None  # trained with other settings: train again
+    if model is not None and measured(folder, s, grid):
+        return {"run": run.name, "status": "reused"}
+    test_split = on(load_split(run.dataset, False, s.data_dir, s.download), device)
+    if model is None:
+        print(f"training {run.name} ({cfg.epochs} epochs, {n} images)")
+        model, history = train(cfg, train_split, test_split, device, out_dir=folder, limit=n)
+        save_checkpoint(model.cpu(), folder, {"final": {**history[-1], "device": str(device)},
+                                              "preset": s.preset, "train_images": n})
+    judge, _ = load_judge(Path(s.work) / f"judge-{run.dataset}")
+    tensors, meta = measure(model.to(device), judge.to(device), train_split, test_split, grid,
+                            n_test=s.n_test, n_fit=s.n_fit, fig_eps=TABLE_EPS[run.dataset][2], steps=s.steps)
+    meta.update(n_test_asked=s.n_test, run=asdict(run), config=cfg.to_dict(), device=str(device),
+                training=load_checkpoint(folder).meta["metrics"])
+    save_file(tensors, str(folder / f"{MEASURE}.safetensors"))
+    (folder / f"{MEASURE}.json").write_text(json.dumps(meta, indent=1))
+    return {"run": run.name, "status": "done", "wall_s": round(time.perf_counter() - start, 1)}
 
 
 def ensure_judges(datasets: list[str], s: Settings) -> None:
@@ -144,7 +149,11 @@ def ensure_judges(datasets: list[str], s: Settings) -> None:
 def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+    name = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):  # Linux: the CPU's model name
+        name = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+                    name)
+    return f"CPU ({name}, {os.cpu_count()} cores)"
 
 
 def reproduce(datasets: list[str], capacities: list[float], s: Settings, command: str = "") -> list[dict]:
