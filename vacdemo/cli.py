@@ -231,15 +231,16 @@ def cmd_reproduce(args) -> int:
     device = pick_device(args.device)
     name = args.preset or ("paper" if device.type == "cuda" else "fast")
     epochs = PRESETS[name].epochs if args.epochs is None else args.epochs
-    if min(epochs, args.n_test, args.n_fit, args.steps, 1 if args.train_images is None else args.train_images) < 1 \
-            or any(c <= 0 for c in args.capacities):
-        raise ValueError(f"--epochs, --n-test, --n-fit, --steps and --train-images must be ≥ 1 and capacities > 0 "
-                         f"(got {epochs}, {args.n_test}, {args.n_fit}, {args.steps}, {args.train_images}, {args.capacities})")
+    counts = [epochs, args.n_test, args.n_fit, args.steps, args.train_images or 1, args.jobs or 1]
+    if min(counts) < 1 or any(c <= 0 for c in args.capacities):
+        raise ValueError(f"--epochs, --n-test, --n-fit, --steps, --train-images and --jobs must be ≥ 1 and capacities "
+                         f"> 0 (got {counts[:4]}, {args.train_images}, {args.jobs}, {args.capacities})")
+    capacities = sorted(set(args.capacities))
     work = Path(args.work or f"runs/reproduce/{name}-e{epochs}-n{args.n_test}"
                 f"{f'-t{args.train_images}' if args.train_images else ''}")
     failed = []
     if not args.report_only:
-        jobs = args.jobs or (8 if device.type == "cuda" else max(1, torch.get_num_threads()))
+        jobs = args.jobs if args.jobs is not None else (8 if device.type == "cuda" else max(1, torch.get_num_threads()))
         s = Settings(preset=name, epochs=epochs, n_test=args.n_test, n_fit=args.n_fit, steps=args.steps,
                      device=str(device), jobs=jobs, work=str(work), data_dir=args.data_dir, download=args.download,
                      train_images=args.train_images)
@@ -247,7 +248,7 @@ def cmd_reproduce(args) -> int:
         for d in datasets:
             load_split(d, False, args.data_dir, args.download)
         print(f"reproducing on {device} with the {name} preset, {epochs} epochs, {jobs} job(s) → {work}")
-        results = reproduce(datasets, args.capacities, s, command=args.command_line)
+        results = reproduce(datasets, capacities, s, command=args.command_line)
         failed = [r for r in results if r["status"].startswith("failed")]
         for r in results:
             took = f" in {r['wall_s'] / 60:.1f} min" if "wall_s" in r else ""

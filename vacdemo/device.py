@@ -1,6 +1,7 @@
 """Where the math runs: device choice and bf16 autocast where the hardware does bf16 natively."""
 import contextlib
 import os
+import platform
 
 import torch
 
@@ -38,3 +39,13 @@ def serving_threads() -> int:
     and on a laptop so does the browser: two threads that must meet at every op stall when a core is taken
     (measured on 2 cores with one kept busy: the ε-grid took 2.4 s with 2 threads, 0.85 s with 1)."""
     return int(os.environ.get("VACDEMO_THREADS") or max(1, (os.cpu_count() or 2) // 2))
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    name = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):  # Linux: the CPU's model name
+        name = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+                    name)
+    return f"CPU ({name}, {os.cpu_count()} cores)"

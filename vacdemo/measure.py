@@ -23,7 +23,8 @@ def to_uint8(x: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def read(model: BetaVAC, judge, x: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, ...]:
-    """pred (N,), RE (N,), the judge's class of the reconstruction (N,) and the reconstruction itself."""
+    """pred (N,), RE (N,), the judge's class of the reconstruction (N,) and the reconstruction itself: the
+    same math as model.classify, reconstruct and reconstruction_error, from one encoder pass."""
     def one(s):
         mu, _ = model.encode(x[s])
         recon = torch.sigmoid(model.decode(mu))
@@ -56,7 +57,7 @@ def measure(model: BetaVAC, judge, train: Split, test: Split, eps_grid: list[flo
                        fig_recon=to_uint8(recon_adv[hit]))
     out.update({k: torch.stack(v) for k, v in per_eps.items()})  # (len(eps_grid), n_test)
     out = {k: v.cpu().contiguous() for k, v in out.items()}
-    meta = {"eps": list(eps_grid), "n_test": len(x), "n_fit": n_fit, "steps": steps, "alpha": "0.01 (ℓ∞)",
+    meta = {"eps": list(eps_grid), "n_test": len(x), "n_fit": n_fit, "steps": steps, "alpha": step_size(0, steps, "inf"),
             "fig_eps": eps_grid[fig_i], "detector": {"coef": detector.coef, "intercept": detector.intercept,
                                                      "meta": detector.meta},
             "wall_s": round(time.perf_counter() - start, 1)}

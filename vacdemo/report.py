@@ -123,21 +123,33 @@ def dataset_blocks(dataset: str, rows: list[dict], measurements: list) -> list[t
     return blocks
 
 
+def distinct(values) -> str:
+    """One value, or all of them when the measurements disagree (a work folder reused with other settings)."""
+    found = {json.dumps(v): v for v in values}
+    show = [("/".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)) for _, v in sorted(found.items())]
+    return ", ".join(show) or "?"
+
+
 def run_blocks(info: dict, judges: dict, measurements: list) -> list[tuple]:
     calls = info.get("invocations", [])
     last = calls[-1] if calls else {}
-    s = last.get("settings", {})
-    cfg = measurements[0][0]["config"] if measurements else {}
-    train_s = sum(m["training"].get("final", {}).get("wall_s", 0) for m, _ in measurements)
-    measure_s = sum(m["wall_s"] for m, _ in measurements)
+    metas = [m for m, _ in measurements]
+    cfgs = [m["config"] for m in metas]
+    train_s = sum(m["training"].get("final", {}).get("wall_s", 0) for m in metas)
+    measure_s = sum(m["wall_s"] for m in metas)
     lines = [["command", "; ".join(f"`{c['command']}`" for c in calls) or "?"],
              ["device", last.get("device", "?")],
-             ["preset", f"{s.get('preset')} (widths {cfg.get('width1')}/{cfg.get('width2')}, batch "
-                        f"{cfg.get('batch_size')}, optimiser {cfg.get('optimizer')})"],
-             ["epochs per model", str(s.get("epochs"))],
-             ["training images per model", str(s.get("train_images") or "all")], ["models measured", str(len(measurements))],
-             ["test images per ε", str(s.get("n_test"))], ["training images for each detector", str(s.get("n_fit"))],
-             ["attack", f"PGD-{s.get('steps')} ℓ∞, step 0.01, no random start, z = μ(x)"],
+             ["preset", f"{distinct(m['training'].get('preset') for m in metas)} (widths "
+                        f"{distinct((c['width1'], c['width2']) for c in cfgs)}, batch {distinct(c['batch_size'] for c in cfgs)}, "
+                        f"optimiser {distinct(c['optimizer'] for c in cfgs)})"],
+             ["epochs per model", distinct(c["epochs"] for c in cfgs)],
+             ["training images per model", distinct(m["training"].get("train_images") for m in metas)],
+             ["models measured", str(len(measurements))],
+             ["test images per ε", distinct(m["n_test"] for m in metas)],
+             ["training images for each detector", distinct(m["n_fit"] for m in metas)],
+             ["attack", f"PGD-{distinct(m['steps'] for m in metas)} ℓ∞, step {distinct(m['alpha'] for m in metas)}, "
+                        "no random start, on z = μ(x); BatchNorm folded into the convolutions, bf16 autocast where "
+                        "the hardware has it (GPUs)"],
              ["wall time", f"{sum(c['wall_s'] for c in calls) / 60:.1f} min over {len(calls)} invocation(s)"],
              ["compute, summed over models", f"training {train_s / 60:.1f} min, measuring {measure_s / 60:.1f} min"],
              ["finished", last.get("finished", "?")]]

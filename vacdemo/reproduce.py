@@ -6,7 +6,6 @@ when present with the same settings, so an interrupted run resumes where it stop
 import contextlib
 import json
 import os
-import platform
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
@@ -20,8 +19,8 @@ from tqdm import tqdm
 from .checkpoint import WEIGHTS, load_checkpoint, save_checkpoint
 from .config import Config, preset
 from .data import Split, load_split
-from .device import pick_device
-from .judge import load_judge, save_judge, train_judge
+from .device import describe_device, pick_device
+from .judge import JUDGE_EPOCHS, load_judge, save_judge, train_judge
 from .measure import measure
 from .paper import BEST_CAPACITY, FIGURE_EPS_MAX, L1, TABLE_EPS
 from .train import train
@@ -43,14 +42,14 @@ class Run:
 
 @dataclass(frozen=True)
 class Settings:
-    preset: str
-    epochs: int
-    n_test: int
-    n_fit: int
-    steps: int
+    preset: str  # "paper" (96/192 channels, for GPUs) or "fast" (16/32, for CPUs)
+    epochs: int  # per model; the preset's lr milestones and capacity ramp scale with it
+    n_test: int  # first test images attacked at each ε
+    n_fit: int  # training images (and their PGD versions) each detector is fitted on
+    steps: int  # PGD steps (the paper's 40)
     device: str
-    jobs: int
-    work: str
+    jobs: int  # models at once, each in its own process when > 1
+    work: str  # folder of the models, measurements and judges
     data_dir: str | None = None
     download: bool = False
     train_images: int | None = None  # the first N training images only (tests, quick looks); None = all
@@ -78,17 +77,20 @@ def scaled_config(name: str, run: Run, epochs: int | None) -> Config:
                    capacity_ramp_epochs=cfg.capacity_ramp_epochs * r)
 
 
-def on(split: Split, device: torch.device) -> Split:
+def to_device(split: Split, device: torch.device) -> Split:
+    """The whole split on the device: batches are then gathered there, with no copy per step."""
     return Split(split.images.to(device), split.labels.to(device))
 
 
-def measured(folder: Path, s: Settings, grid: list[float]) -> bool:
+def measured(folder: Path, s: Settings, grid: list[float], cfg: Config, n: int) -> bool:
+    """Whether folder holds measurements of this very model (config, training images) with these settings."""
     path = folder / f"{MEASURE}.json"
     if not path.exists() or not (folder / f"{MEASURE}.safetensors").exists():
         return False
     meta = json.loads(path.read_text())
-    return (meta.get("n_fit"), meta.get("steps"), meta.get("eps")) == (s.n_fit, s.steps, grid) and \
-        meta.get("n_test_asked") == s.n_test
+    return (meta.get("n_fit"), meta.get("steps"), meta.get("eps"), meta.get("n_test_asked")) == \
+        (s.n_fit, s.steps, grid, s.n_test) and meta.get("config") == json.loads(json.dumps(cfg.to_dict())) and \
+        meta.get("training", {}).get("train_images") == n
 
 
 def run_one(run: Run, s: Settings, threads: int, quiet: bool) -> dict:
@@ -107,14 +109,16 @@ def train_and_measure(run: Run, s: Settings, folder: Path) -> dict:
     start, device = time.perf_counter(), pick_device(s.device)
     cfg = scaled_config(s.preset, run, s.epochs)
     grid = eps_grid(run.dataset)
-    train_split = on(load_split(run.dataset, True, s.data_dir, s.download), device)
+    train_split = to_device(load_split(run.dataset, True, s.data_dir, s.download), device)
     n = min(s.train_images or len(train_split), len(train_split))
     model = load_checkpoint(folder) if (folder / WEIGHTS).exists() else None
     if model is not None and (model.cfg != cfg or model.meta["metrics"].get("train_images") != n):
         model = None  # trained with other settings: train again
-    if model is not None and measured(folder, s, grid):
+    if model is not None and measured(folder, s, grid, cfg, n):
         return {"run": run.name, "status": "reused"}
-    test_split = on(load_split(run.dataset, False, s.data_dir, s.download), device)
+    for f in folder.glob(f"{MEASURE}.*"):  # stale: a crash below must not leave them beside a new model
+        f.unlink()
+    test_split = to_device(load_split(run.dataset, False, s.data_dir, s.download), device)
     if model is None:
         print(f"training {run.name} ({cfg.epochs} epochs, {n} images)")
         model, history = train(cfg, train_split, test_split, device, out_dir=folder, limit=n)
@@ -134,26 +138,17 @@ def ensure_judges(datasets: list[str], s: Settings) -> None:
     device = pick_device(s.device)
     for d in datasets:
         folder = Path(s.work) / f"judge-{d}"
-        if load_judge(folder) is None:
+        train_split, test_split = (load_split(d, t, s.data_dir, s.download) for t in (True, False))
+        n = min(s.train_images or len(train_split), len(train_split))
+        found = load_judge(folder)
+        if found is None or found[1].get("train_images") != n:
             print(f"training the judge CNN for {d} …")
-            train_split, test_split = (load_split(d, t, s.data_dir, s.download) for t in (True, False))
-            n = s.train_images or len(train_split)
             train_split = Split(train_split.images[:n], train_split.labels[:n])
             start = time.perf_counter()
-            judge, acc = train_judge(train_split, test_split, device)
-            save_judge(judge, folder, {"dataset": d, "test_accuracy": acc, "epochs": 3, "train_images": n,
+            judge, acc = train_judge(train_split, test_split, device, epochs=JUDGE_EPOCHS)
+            save_judge(judge, folder, {"dataset": d, "test_accuracy": acc, "epochs": JUDGE_EPOCHS, "train_images": n,
                                        "wall_s": round(time.perf_counter() - start, 1)})
         print(f"judge for {d}: test accuracy {load_judge(folder)[1]['test_accuracy']:.4f}")
-
-
-def describe_device(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    name = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):  # Linux: the CPU's model name
-        name = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-                    name)
-    return f"CPU ({name}, {os.cpu_count()} cores)"
 
 
 def reproduce(datasets: list[str], capacities: list[float], s: Settings, command: str = "") -> list[dict]:
