@@ -1,7 +1,8 @@
-"""`reproduce`: the plan, the scaled schedule, the verdict rules on made-up measurements, and one end-to-end
-run on tiny settings (real MNIST), resumed a second time in worker processes."""
+"""`reproduce`: the plan, the scaled schedule, each verdict rule both ways on made-up measurements, and one
+end-to-end run on tiny settings (real MNIST), resumed in worker processes, then re-measured."""
 import csv
 import json
+import re
 
 import pytest
 import torch
@@ -36,23 +37,30 @@ def test_schedule_scales_with_the_epochs():
     assert scaled_config("paper", Run("fmnist", 10.0, 1e-3), 7).l1 == 1e-3
 
 
-def fake_measurement(dataset: str, capacity: float, l1: float, recon_reads: str) -> tuple[dict, dict]:
-    """100 test images, all right when clean; at ε > 0 half are turned to class (y + 1) % 10, and the judge
-    reads their reconstruction as recon_reads ('adversarial' or 'true')."""
+def fake_measurement(dataset: str, capacity: float, l1: float, recon_reads: str = "adversarial", turned: int = 50,
+                     re_gain: float = 10.0, adversarial_from: float = 0.0, re_clean: float = 1.0) -> tuple[dict, dict]:
+    """100 test images, all right when clean; at ε > 0 the first `turned` become class (y + 1) % 10, and the
+    judge reads their reconstruction as recon_reads ('adversarial' or 'true'; 'adversarial' only from ε ≥
+    adversarial_from). RE is re_clean when clean and rises by re_gain per unit of ε; the detector flags RE > 1.2."""
     grid, n = eps_grid(dataset), 100
     y = torch.arange(n) % 10
-    pred_adv = torch.stack([y if e == 0 else torch.where(torch.arange(n) < 50, (y + 1) % 10, y) for e in grid])
-    judged = pred_adv.clone() if recon_reads == "adversarial" else y.expand(len(grid), n).clone()
-    re_adv = torch.stack([torch.full((n,), 1.0 + 10 * e) for e in grid])
-    t = {"y": y, "pred_clean": y.clone(), "re_clean": torch.ones(n), "judge_clean": y.clone(),
+    pred_adv = torch.stack([y if e == 0 else torch.where(torch.arange(n) < turned, (y + 1) % 10, y) for e in grid])
+    judged = torch.stack([p if recon_reads == "adversarial" and e >= adversarial_from else y
+                          for p, e in zip(pred_adv, grid)])
+    re_adv = torch.stack([torch.full((n,), re_clean + re_gain * e) for e in grid])
+    t = {"y": y, "pred_clean": y.clone(), "re_clean": torch.full((n,), re_clean), "judge_clean": y.clone(),
          "pred_adv": pred_adv, "re_adv": re_adv, "judge_adv": judged}
     meta = {"run": {"dataset": dataset, "capacity": capacity, "l1": l1}, "eps": grid,
-            "detector": {"coef": 50.0, "intercept": -60.0}}  # τ = 1.2: flags every attacked image here
+            "detector": {"coef": 50.0, "intercept": -60.0}}  # τ = 1.2
     return meta, t
 
 
+def verdicts(rows, dataset="mnist", fig_eps=0.15) -> dict[str, str]:
+    return {c["claim"][:20]: c["verdict"] for c in claims(rows, dataset, fig_eps)}
+
+
 def test_rows_count_robust_accuracy_and_the_judge():
-    rows = rows_for(*fake_measurement("mnist", 1.0, 0.0, "adversarial"))
+    rows = rows_for(*fake_measurement("mnist", 1.0, 0.0))
     assert rows[0]["robust_accuracy"] == 1.0 and rows[0]["successful_attacks"] == 0
     assert rows[0]["detection_accuracy"] == 0.5  # ε = 0: the "attacked" images are the clean ones
     for r in rows[1:]:
@@ -60,18 +68,42 @@ def test_rows_count_robust_accuracy_and_the_judge():
         assert r["recon_as_true"] == 0.0 and r["detection_accuracy"] == 1.0
 
 
-@pytest.mark.parametrize("reads, verdict", [("adversarial", "confirmed"), ("true", "not confirmed")])
-def test_the_decoder_claim_follows_the_judge(reads, verdict):
-    rows = rows_for(*fake_measurement("mnist", 1.0, 0.0, reads))
-    found = {c["claim"][:11]: c for c in claims(rows, "mnist", 0.15)}
-    assert found["The decoder"]["verdict"] == verdict
+@pytest.mark.parametrize("reads, start, verdict", [("adversarial", 0.0, "confirmed"), ("true", 0.0, "not confirmed"),
+                                                   ("adversarial", 0.2, "confirmed at larger ε only")])
+def test_the_decoder_claim_follows_the_judge(reads, start, verdict):
+    rows = rows_for(*fake_measurement("mnist", 1.0, 0.0, reads, adversarial_from=start))
+    assert verdicts(rows)["The decoder reconstr"] == verdict
+
+
+def test_capacity_claims_follow_the_sweep():
+    # robustness falls steadily with C (20, 40, 60, 80 of 100 turned): a trend, so capacity does control it
+    trend = [r for c, k in ((0.01, 20), (0.1, 40), (1.0, 60), (10.0, 80))
+             for r in rows_for(*fake_measurement("mnist", c, 0.0, turned=k))]
+    assert verdicts(trend)["Capacity does not co"] == "not confirmed"
+    flat = [r for c in (0.01, 0.1, 1.0, 10.0) for r in rows_for(*fake_measurement("mnist", c, 0.0))]
+    assert verdicts(flat)["Capacity does not co"] == "confirmed"
+    # C = 0.01's attacked images barely raise RE, so it detects worse; the claim also wants its clean RE highest
+    def sweep(clean_re_low: float):
+        return [r for c, g, re in ((0.01, 0.5, clean_re_low), (0.1, 10.0, 1.1), (1.0, 10.0, 1.1))
+                for r in rows_for(*fake_measurement("mnist", c, 0.0, re_gain=g, re_clean=re))]
+    assert verdicts(sweep(1.0))["Capacity matters for"] == "not confirmed"
+    assert verdicts(sweep(1.15))["Capacity matters for"] == "confirmed"
+
+
+def test_l1_and_headline_claims():
+    base = rows_for(*fake_measurement("fmnist", 10.0, 0.0, turned=60, re_gain=30.0))
+    more_robust = [r for lam in L1["fmnist"] for r in rows_for(*fake_measurement("fmnist", 10.0, lam, turned=40))]
+    found = verdicts(base + more_robust, "fmnist", 0.05)
+    assert found["ℓ1 regularisation of"] == "not confirmed"  # λ > 0 keeps 20 points more
+    assert found["ℓ1 regularisation lo"] == "confirmed"  # with re_gain 10 the smallest ε goes undetected
+    assert found["The β-VAC is not rob"] == "not confirmed"  # 40 % kept at the largest ε
+    assert found["Its reconstruction e"] == "confirmed"
 
 
 def test_claims_without_their_models_say_not_measured():
-    rows = rows_for(*fake_measurement("fmnist", 10.0, 0.0, "true"))
-    verdicts = {c["claim"][:20]: c["verdict"] for c in claims(rows, "fmnist", 0.05)}
-    assert verdicts["Capacity does not co"] == "not measured"  # one capacity: no sweep
-    assert verdicts["ℓ1 regularisation of"] == "not measured"  # no λ > 0
+    found = verdicts(rows_for(*fake_measurement("fmnist", 10.0, 0.0, "true")), "fmnist", 0.05)
+    assert found["Capacity does not co"] == "not measured"  # one capacity: no sweep
+    assert found["ℓ1 regularisation of"] == "not measured"  # no λ > 0
 
 
 def test_reproduce_end_to_end_on_tiny_settings(tmp_path, data_dir, capsys):
@@ -82,18 +114,24 @@ def test_reproduce_end_to_end_on_tiny_settings(tmp_path, data_dir, capsys):
     assert main([*args, "--jobs", "1"]) == 0
     md = (out / "reproduce.md").read_text()
     assert "Tables 1 and 3" in md and f"{ROBUST['mnist'][1e-6][0]:.3f}" in md  # the paper's numbers beside ours
-    assert "judge CNN (mnist)" in md and "confirmed" in md
+    assert "judge CNN (mnist)" in md
+    assert len(re.findall(r"^\*\*.+\(§[\d.]+.*\): [a-zε ]+\.\*\* ", md, re.M)) == 7  # every claim has a verdict
     html = (out / "reproduce.html").read_text()
     assert "plotly" in html and html.count("<table>") >= 4
     with open(out / "reproduce.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == (2 + 4) * 9  # two capacities and four λ, nine ε each
-    assert {float(r["robust_accuracy"]) <= float(r["clean_accuracy"]) for r in rows if float(r["eps"]) == 0} == {True}
+    assert {r["n"] for r in rows} == {"40"} and len({r["eps"] for r in rows}) == 9
     # again, in two worker processes: everything is reused, nothing retrained
     assert main([*args, "--jobs", "2"]) == 0
     calls = json.loads((work / "run.json").read_text())["invocations"]
     assert len(calls) == 2 and {r["status"] for r in calls[1]["results"]} == {"reused"}
     assert "reused" in capsys.readouterr().out
+    # other attack settings: measured again, the models kept
+    weights = {p: p.stat().st_mtime_ns for p in work.glob("*/model.safetensors")}
+    assert main([*args[:-4], "--n-test", "30", "--work", str(work), "--out", str(out), "--jobs", "1"]) == 0
+    assert {p: p.stat().st_mtime_ns for p in work.glob("*/model.safetensors")} == weights
+    assert {json.loads(p.read_text())["n_test"] for p in work.glob("*/measure.json")} == {30}
 
 
 def test_report_only_without_measurements_is_one_clear_line(tmp_path, capsys):
