@@ -259,7 +259,7 @@ def cmd_reproduce(args) -> int:
     if args.no_report:
         return 1 if failed else 0
     from .report import write_report  # plotly: needed for the report only (GPU boxes may lack it)
-    written = write_report(work, Path(args.out))
+    written = write_report(work, Path(args.out or Path("reports") / work.name))
     print("wrote " + ", ".join(map(str, written)))
     return 1 if failed else 0
 
@@ -348,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
                                             "(default: 8 on a GPU, one per core on a CPU)")
     p.add_argument("--work", help="folder for the models and measurements "
                                   "(default runs/reproduce/<preset>-e<epochs>-n<n-test>)")
-    p.add_argument("--out", default="reports", help="folder for the report (default reports)")
+    p.add_argument("--out", help="folder for the report (default reports/<the work folder's name>)")
     p.add_argument("--report-only", action="store_true", help="only rewrite the report from --work's measurements")
     p.add_argument("--no-report", action="store_true", help="train and measure only (a machine without plotly)")
     p.set_defaults(run=cmd_reproduce)
