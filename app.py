@@ -255,7 +255,9 @@ changed by at most ε per pixel so that the prediction flips. Its answers, which
    kept within ε of the input) flips most predictions at small ε. Move the ε slider and watch.
 2. **But detectable.** The decoder does not redraw the attacked input faithfully: its *reconstruction error*
    jumps, and a simple threshold on it (the detector) flags the attack. See the histogram.
-3. **The decoder is fooled too:** it redraws the attacked input as the *wrong* class. See the film strip.
+3. **The decoder is fooled too:** as ε grows it redraws the attacked input as the *wrong* class. See the
+   film strip. (The repository's `reports/reproduce.html` counts how often, with an independent classifier
+   as the judge.)
 
 Try *evade the detector*: an attacker who knows the detector keeps the reconstruction error under the
 threshold while still flipping the class. And draw your own digit: does it fool the model as easily?
