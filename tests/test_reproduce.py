@@ -145,6 +145,7 @@ def test_report_only_without_measurements_is_one_clear_line(tmp_path, capsys):
     assert "no measurements under" in capsys.readouterr().err
 
 
-def test_bad_settings_are_refused(capsys):
-    assert main(["reproduce", "--epochs", "0", "--report-only"]) == 2
+@pytest.mark.parametrize("bad", [["--epochs", "0"], ["--train-images", "0"], ["--jobs", "0"], ["--capacities", "0"]])
+def test_bad_settings_are_refused(bad, capsys):
+    assert main(["reproduce", *bad, "--report-only"]) == 2
     assert "must be ≥ 1" in capsys.readouterr().err

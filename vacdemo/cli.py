@@ -231,7 +231,7 @@ def cmd_reproduce(args) -> int:
     device = pick_device(args.device)
     name = args.preset or ("paper" if device.type == "cuda" else "fast")
     epochs = PRESETS[name].epochs if args.epochs is None else args.epochs
-    counts = [epochs, args.n_test, args.n_fit, args.steps, args.train_images or 1, args.jobs or 1]
+    counts = [epochs, args.n_test, args.n_fit, args.steps, *(1 if v is None else v for v in (args.train_images, args.jobs))]
     if min(counts) < 1 or any(c <= 0 for c in args.capacities):
         raise ValueError(f"--epochs, --n-test, --n-fit, --steps, --train-images and --jobs must be ≥ 1 and capacities "
                          f"> 0 (got {counts[:4]}, {args.train_images}, {args.jobs}, {args.capacities})")
