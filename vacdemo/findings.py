@@ -19,6 +19,7 @@ DETECTS = 0.8  # "detects": detection accuracy at the largest ε at least this (
 MAJORITY = 0.5  # "the decoder draws the adversarial class": more than this share of successful attacks
 MONOTONE = 0.8  # |Spearman ρ| of 4 points ≥ 0.8: at most one pair out of order, a consistent trend
 
+
 def load_measurements(work: Path) -> list[tuple[dict, dict[str, torch.Tensor]]]:
     """(meta, tensors) for every measured model under work, capacity sweep order."""
     found = [(json.loads(p.read_text()), load_file(str(p.with_suffix(".safetensors"))))

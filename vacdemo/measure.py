@@ -9,10 +9,10 @@ import time
 
 import torch
 
+from .data import Split
 from .evaluate_attacks import batched, fit_on_training, step_size
 from .judge import judge_labels
 from .model import BetaVAC
-from .data import Split
 from .pgd import pgd
 
 
