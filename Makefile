@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # The tests read MNIST/Fashion-MNIST from here unless VACDEMO_DATA says otherwise.
 export VACDEMO_DATA ?= $(abspath ../shared/data)
 
-.PHONY: demo test clean
+.PHONY: demo test clean chromium
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,11 @@ $(VENV)/.test: $(VENV)/.runtime requirements-test.txt requirements-test-nodeps.t
 demo: $(VENV)/.runtime
 	$(PY) -m streamlit run app.py
 
-test: $(VENV)/.test
+# The browser tests need Debian's Chromium: installed here when missing (root + apt-get), else a one-line hint.
+chromium:
+	@bash scripts/ensure-chromium.sh
+
+test: $(VENV)/.test chromium
 	$(PY) -m pytest
 
 clean:

@@ -15,6 +15,15 @@ def capacity_at(epoch: float, capacity: float, ramp_epochs: float) -> float:
     return capacity * min(max(epoch / ramp_epochs, 0.0), 1.0)
 
 
+def beta_at(epoch: float, beta: float, beta_start: float, ramp_epochs: float) -> float:
+    """β rises geometrically from beta_start to beta over ramp_epochs, then holds (beta_start ≤ 0: β throughout).
+    A continuation: early on, the likelihood and class terms shape the code before the capacity term pins it."""
+    if beta_start <= 0 or ramp_epochs <= 0:
+        return beta
+    t = min(max(epoch / ramp_epochs, 0.0), 1.0)
+    return beta_start * (beta / beta_start) ** t
+
+
 def capacity_penalty(kl: torch.Tensor, c: float, beta: float, smoothing: float = 0.0) -> torch.Tensor:
     """β·|kl − c| elementwise; with smoothing δ > 0, its Huber form: β·(kl − c)²/(2δ) within ±δ of c,
     β·(|kl − c| − δ/2) outside (same slope at the joins, never more than β·δ/2 below β·|kl − c|).

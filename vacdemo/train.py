@@ -6,11 +6,12 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from .augment import augment
 from .config import Config
 from .data import Split
 from .device import autocast
 from .evaluate import evaluate
-from .loss import capacity_at, vac_loss
+from .loss import beta_at, capacity_at, vac_loss
 from .model import BetaVAC
 
 
@@ -37,13 +38,13 @@ def l1_penalty(model: BetaVAC) -> torch.Tensor:
     return sum(m.weight.abs().sum() for m in model.classifier if isinstance(m, torch.nn.Linear))
 
 
-def train_step(model, opt, cfg: Config, x, y, c: float, device) -> dict[str, torch.Tensor]:
+def train_step(model, opt, cfg: Config, x, y, c: float, beta: float, device) -> dict[str, torch.Tensor]:
     with autocast(device, cfg.bf16):
         mu, logvar = model.encode(x)
         z = model.reparameterize(mu, logvar, max(cfg.samples, cfg.class_samples))  # (M', B, d)
         class_logits = model.classifier(z[:cfg.class_samples])  # (M_y, B, 10)
         terms = vac_loss(x, y, mu, logvar, model.decode(z[:cfg.samples]), class_logits,
-                         beta=cfg.beta, c=c, kl_reduction=cfg.kl_reduction,
+                         beta=beta, c=c, kl_reduction=cfg.kl_reduction,
                          recon_reduction=cfg.recon_reduction, smoothing=cfg.capacity_smoothing)
     terms["acc"] = (class_logits.detach().argmax(-1) == y).float().mean()
     loss = terms["loss"] + (cfg.l1 * l1_penalty(model) if cfg.l1 else 0.0)
@@ -67,6 +68,9 @@ def train(cfg: Config, train_split: Split, test_split: Split, device: torch.devi
     if steps == 0:
         raise ValueError(f"{n} training images are fewer than one batch of {cfg.batch_size}")
     sched = make_scheduler(cfg, opt, steps)
+    # The EMA's BatchNorm statistics are averaged too (use_buffers): the averaged model is complete on its own.
+    ema = torch.optim.swa_utils.AveragedModel(
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema), use_buffers=True) if cfg.ema else None
     history, start = [], time.perf_counter()
     for epoch in range(cfg.epochs):
         model.train()
@@ -75,11 +79,16 @@ def train(cfg: Config, train_split: Split, test_split: Split, device: torch.devi
         bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, mininterval=1.0)
         for i in bar:
             x, y = train_split.batch(perm[i * cfg.batch_size:(i + 1) * cfg.batch_size])
+            if cfg.augment:
+                x = augment(x, gen, cfg.dataset)
             x = x.to(device, memory_format=torch.channels_last, non_blocking=True)
             y = y.to(device, non_blocking=True)
             c = capacity_at(epoch + i / steps, cfg.capacity, cfg.capacity_ramp_epochs)
-            terms = train_step(model, opt, cfg, x, y, c, device)
+            beta = beta_at(epoch + i / steps, cfg.beta, cfg.beta_start, cfg.beta_ramp_epochs)
+            terms = train_step(model, opt, cfg, x, y, c, beta, device)
             sched.step()
+            if ema is not None:
+                ema.update_parameters(model)
             for k in sums:
                 sums[k] += terms[k].detach()  # stays on the device: no sync per step
             if i % 20 == 0:  # syncs with the device only every 20 steps
@@ -87,14 +96,18 @@ def train(cfg: Config, train_split: Split, test_split: Split, device: torch.devi
                     raise FloatingPointError(f"loss is {terms['loss'].item()} at epoch {epoch + 1}, step {i}")
                 bar.set_postfix(recon=f"{terms['recon'].item():.1f}", kl=f"{terms['kl'].item():.3f}/{c:.3f}",
                                 ce=f"{terms['ce'].item():.3f}", acc=f"{terms['acc'].item():.3f}")
-        test = evaluate(model, test_split, device, bf16=cfg.bf16)
-        row = {"epoch": epoch + 1, "c": c, **{f"train_{k}": sums[k].item() / steps for k in sums},
-               **{f"test_{k}": v for k, v in test.items()}, "wall_s": round(time.perf_counter() - start, 1)}
+        test = evaluate(model if ema is None else ema.module, test_split, device, bf16=cfg.bf16)
+        raw = {} if ema is None else {"test_accuracy_raw": evaluate(model, test_split, device, bf16=cfg.bf16)["accuracy"]}
+        row = {"epoch": epoch + 1, "c": c, "beta": beta, **{f"train_{k}": sums[k].item() / steps for k in sums},
+               **{f"test_{k}": v for k, v in test.items()}, **raw, "wall_s": round(time.perf_counter() - start, 1)}
         history.append(row)
         tqdm.write(f"epoch {row['epoch']:3d}  recon {row['train_recon']:7.2f}  kl {row['train_kl']:.3f}/{c:.3f}  "
                    f"ce {row['train_ce']:.4f}  train acc {row['train_acc']:.4f}  test acc {test['accuracy']:.4f}  {row['wall_s']:.0f}s")
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
             (out_dir / "metrics.json").write_text(json.dumps(history, indent=1))
+    # With an EMA, the averaged weights are the model: evaluated above, saved by the caller.
+    if ema is not None:
+        model = ema.module
     model.eval()
     return model, history
