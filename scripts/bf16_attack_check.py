@@ -1,14 +1,12 @@
 """Does bf16 autocast weaken PGD? The shipped MNIST model attacked on the CPU in fp32 and in bf16 (forced,
 even where the CPU emulates it), 200 test images: python scripts/bf16_attack_check.py."""
-import importlib
 import time
 
 import torch
 
 from vacdemo import load_pretrained
+from vacdemo import attack as P
 from vacdemo.data import load_split
-
-P = importlib.import_module("vacdemo.pgd")  # the module: vacdemo.pgd is also the function's name
 
 
 def robust_accuracy(model, x, y, eps: float) -> float:

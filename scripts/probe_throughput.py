@@ -19,12 +19,12 @@ def worker(args):
     x = torch.rand(cfg.batch_size, 1, 28, 28, device=device).contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (cfg.batch_size,), device=device)
     for _ in range(10):  # warm-up: cuDNN picks its kernels
-        train_step(model, opt, cfg, x, y, 1.0, device)
+        train_step(model, opt, cfg, x, y, 1.0, cfg.beta, device)
     torch.cuda.synchronize() if device.type == "cuda" else None
     barrier.wait()
     start = time.perf_counter()
     for _ in range(steps):
-        train_step(model, opt, cfg, x, y, 1.0, device)
+        train_step(model, opt, cfg, x, y, 1.0, cfg.beta, device)
     torch.cuda.synchronize() if device.type == "cuda" else None
     return steps * cfg.batch_size / (time.perf_counter() - start)
 

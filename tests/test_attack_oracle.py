@@ -4,19 +4,9 @@ import torch
 import torchattacks
 
 from vacdemo import load_pretrained
+from vacdemo.attack import pgd
 from vacdemo.data import load_split
-from vacdemo.pgd import pgd
-
-
-class Classify(torch.nn.Module):
-    """What torchattacks attacks: x ↦ logits, the same model.classify our PGD attacks."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x):
-        return self.model.classify(x)
+from vacdemo.model import Classify
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +25,7 @@ def test_matches_torchattacks_pgd(model, test_batch, eps):
     # the plain path: the same model, the same ops as torchattacks, so the pixels must agree (the fast path's
     # folded BatchNorm changes the rounding; tests/test_fast_path.py checks it keeps the attack's strength)
     ours = pgd(model, x, y, eps=eps, alpha=0.01, steps=40, fast=False)
-    theirs = torchattacks.PGD(Classify(model).eval(), eps=eps, alpha=0.01, steps=40, random_start=False)(x, y)
+    theirs = torchattacks.PGD(Classify(model), eps=eps, alpha=0.01, steps=40, random_start=False)(x, y)
     with torch.no_grad():
         acc_ours = (model.classify(ours).argmax(1) == y).sum().item()
         acc_theirs = (model.classify(theirs).argmax(1) == y).sum().item()
@@ -47,7 +37,7 @@ def test_matches_torchattacks_pgd(model, test_batch, eps):
 def test_l2_matches_torchattacks_pgdl2(model, test_batch, eps):
     x, y = test_batch
     ours = pgd(model, x, y, eps=eps, alpha=2.5 * eps / 40, steps=40, norm="2", fast=False)
-    theirs = torchattacks.PGDL2(Classify(model).eval(), eps=eps, alpha=2.5 * eps / 40, steps=40,
+    theirs = torchattacks.PGDL2(Classify(model), eps=eps, alpha=2.5 * eps / 40, steps=40,
                                 random_start=False)(x, y)
     with torch.no_grad():
         acc_ours = (model.classify(ours).argmax(1) == y).sum().item()

@@ -1,9 +1,16 @@
 """The model card command: it measures, fills the tables between its markers and keeps the prose."""
 import shutil
 
-from vacdemo.card import BEGIN, END, fill, train_command
+import torch
+
+from vacdemo.attack import pgd
 from vacdemo.checkpoint import PRETRAINED, load_checkpoint
 from vacdemo.cli import main
+from vacdemo.data import load_split
+from vacdemo.detector import Detector
+from vacdemo.model import reconstruction_error
+from vacdemo.paper import TABLE_EPS
+from vacdemo.study.card import BEGIN, END, fill, train_command
 
 
 def test_fill_replaces_only_between_the_markers():
@@ -26,6 +33,18 @@ def test_card_measures_a_checkpoint_and_writes_its_table(tmp_path, data_dir, cap
     rows = [line for line in card.splitlines() if line.startswith("| 0.")]
     assert [r.split("|")[1].strip() for r in rows] == ["0.000", "0.075", "0.150", "0.225", "0.300"]
     assert rows[0].split("|")[3].strip() == "0.940"  # the paper's clean accuracy beside ours
+    # the robust and detection columns: recomputed here from the attack and the detector directly
+    model = load_checkpoint(tmp_path / "mnist").requires_grad_(False)
+    detector = Detector.load(tmp_path / "mnist" / "detector_inf.json")
+    x, y = load_split("mnist", False, data_dir).batch(slice(0, 20))
+    for row, eps in zip(rows, TABLE_EPS["mnist"]):
+        x_adv = pgd(model, x, y, eps=eps, alpha=0.01, steps=40)
+        with torch.no_grad():
+            robust = (model.classify(x_adv).argmax(1) == y).float().mean().item()
+            flagged = [detector.prob(reconstruction_error(model, v)) >= 0.5 for v in (x, x_adv)]
+        detection = (torch.cat([~flagged[0], flagged[1]])).float().mean().item()
+        cells = [c.strip() for c in row.split("|")]
+        assert cells[2] == f"{robust:.3f}" and cells[4] == f"{detection:.3f}", (eps, cells)
 
 
 def test_train_command_is_recorded_or_rebuilt_from_the_config():

@@ -76,3 +76,4 @@ def test_adaptive_attack_successes_are_misclassified_and_undetected(model, fitte
         wrong = model.classify(x_adv).argmax(1) != y
         under = reconstruction_error(model, x_adv) < fitted.threshold
     assert torch.equal(evaded, evaded & wrong & under)
+    assert evaded.sum() >= 5  # not vacuous: at ε = 0.3 the detector-aware attack gets through on many images

@@ -7,10 +7,10 @@ from vacdemo import load_pretrained
 from vacdemo.bench import robust_accuracy
 from vacdemo.cli import main
 from vacdemo.data import load_split
-from vacdemo.evaluate_attacks import PAPER_EPS
+from vacdemo.paper import TABLE_EPS
 
 
-@pytest.mark.parametrize("eps", PAPER_EPS["mnist"])
+@pytest.mark.parametrize("eps", TABLE_EPS["mnist"])
 def test_fast_path_robust_accuracy_within_half_a_point_of_fp32(eps, data_dir):
     model = load_pretrained("mnist")
     x, y = load_split("mnist", False, data_dir).batch(slice(0, 200))
@@ -26,6 +26,7 @@ def test_bench_prints_one_table_with_torchattacks_beside_ours(data_dir, tmp_path
                  "--data-dir", str(data_dir), "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "PGD-40 ℓ∞, one image (ms)" in text and "16-value ε-grid" in text and "app cold start" in text
+    assert "channels_last" in text
 
     rows = json.loads(out.read_text())
-    assert all(r["ours"] > 0 for r in rows if "torchattacks" in r) and len(rows) == 3 + 1 + 5 + 1
+    assert all(r["ours"] > 0 for r in rows if "torchattacks" in r) and len(rows) == 3 + 1 + 1 + 5 + 1

@@ -1,8 +1,10 @@
+import math
+
 import pytest
 import torch
 from torch.distributions import Normal, kl_divergence as torch_kl
 
-from vacdemo.loss import capacity_at, capacity_penalty, kl_divergence, vac_loss
+from vacdemo.loss import beta_at, capacity_at, capacity_penalty, kl_divergence, vac_loss
 
 
 def test_kl_is_zero_at_the_prior():
@@ -71,3 +73,25 @@ def test_smoothed_capacity_penalty_is_huber_and_close_to_abs():
     torch.testing.assert_close(smooth[inside], 1000.0 * (kl[inside] - 1.0) ** 2 / 0.2)
     assert torch.all(exact - smooth <= 1000.0 * 0.05 + 1e-3) and torch.all(smooth <= exact + 1e-4)
     assert capacity_penalty(torch.tensor(1.0), 1.0, 1000.0, smoothing=0.1) == 0
+
+
+@pytest.mark.parametrize("recon_reduction, pixels", [("sum", 784), ("mean", 1)])
+def test_loss_matches_closed_form(recon_reduction, pixels):
+    """An oracle independent of vac_loss's parts: μ = 1, log σ² = 0 in every dimension gives KL = ½ nat per
+    dimension; zero logits give log 2 per pixel and log 10 per label. Eq. 5 at C = 1 is then
+    β·|½ − 1| + 784·log 2 (summed over the pixels, or log 2 averaged) + log 10."""
+    b, d, beta = 3, 100, 1000.0
+    x, y = torch.rand(b, 1, 28, 28), torch.randint(0, 10, (b,))
+    mu, logvar = torch.ones(b, d), torch.zeros(b, d)
+    out = vac_loss(x, y, mu, logvar, torch.zeros(2, b, 1, 28, 28), torch.zeros(4, b, 10), beta=beta, c=1.0,
+                   kl_reduction="sample", recon_reduction=recon_reduction, smoothing=0.0)
+    expected = beta * 0.5 + pixels * math.log(2) + math.log(10)
+    assert out["loss"].item() == pytest.approx(expected, rel=1e-6)
+    assert out["kl"].item() == pytest.approx(0.5)
+
+
+def test_beta_continuation_rises_geometrically_then_holds():
+    assert beta_at(0, 1000.0, 10.0, 8) == pytest.approx(10.0)
+    assert beta_at(4, 1000.0, 10.0, 8) == pytest.approx(100.0)  # halfway in log space
+    assert beta_at(8, 1000.0, 10.0, 8) == beta_at(30, 1000.0, 10.0, 8) == pytest.approx(1000.0)
+    assert beta_at(0, 1000.0, 0.0, 8) == 1000.0  # off: eq. 5's β throughout

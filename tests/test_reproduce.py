@@ -11,9 +11,9 @@ import torch
 
 from conftest import ROOT
 from vacdemo.cli import main
-from vacdemo.findings import claims, rows_for
+from vacdemo.study.findings import claims, rows_for
 from vacdemo.paper import L1, ROBUST, TABLE_EPS
-from vacdemo.reproduce import Run, eps_grid, plan, scaled_config
+from vacdemo.study.reproduce import Run, eps_grid, plan, scaled_config
 
 
 def test_plan_puts_the_capacity_sweeps_first():
@@ -145,7 +145,8 @@ def test_report_only_without_measurements_is_one_clear_line(tmp_path, capsys):
     assert "no measurements under" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("bad", [["--epochs", "0"], ["--train-images", "0"], ["--jobs", "0"], ["--capacities", "0"]])
-def test_bad_settings_are_refused(bad, capsys):
+@pytest.mark.parametrize("bad, words", [(["--epochs", "0"], "must be ≥ 1"), (["--train-images", "0"], "must be ≥ 1"),
+                                        (["--jobs", "0"], "must be ≥ 1"), (["--capacities", "0"], "must be > 0")])
+def test_bad_settings_are_refused(bad, words, capsys):
     assert main(["reproduce", *bad, "--report-only"]) == 2
-    assert "must be ≥ 1" in capsys.readouterr().err
+    assert words in capsys.readouterr().err

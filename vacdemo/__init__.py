@@ -1,15 +1,34 @@
-"""vacdemo: β-Variational Classifiers under adversarial attack (Maggipinto, Terzi, Susto)."""
-__version__ = "0.1.0"
+"""vacdemo: β-Variational Classifiers under adversarial attack (Maggipinto, Terzi, Susto).
 
-from .adaptive import adaptive_pgd
-from .checkpoint import CheckpointError, load_checkpoint, load_pretrained
-from .config import Config, preset
-from .data import CLASS_NAMES, DataNotFoundError
-from .detector import Detector, DetectorError
-from .model import BetaVAC, reconstruction_error
-from .pgd import fgsm, pgd
-from .preprocess import ImageError, preprocess_image
+The public names load lazily (PEP 562): `import vacdemo.checkpoint` loads the model, not the attacks, while
+`from vacdemo import pgd, load_pretrained` works as ever.
+"""
+import importlib
 
-__all__ = ["BetaVAC", "CLASS_NAMES", "CheckpointError", "Config", "DataNotFoundError", "Detector", "DetectorError",
-           "ImageError", "adaptive_pgd", "fgsm", "load_checkpoint", "load_pretrained", "pgd", "preprocess_image", "preset",
-           "reconstruction_error"]
+from .version import __version__
+
+# public name → the submodule that defines it
+_HOME = {
+    "adaptive_pgd": "adaptive",
+    "CheckpointError": "checkpoint", "load_checkpoint": "checkpoint", "load_pretrained": "checkpoint",
+    "Config": "config", "preset": "config",
+    "CLASS_NAMES": "data", "DataNotFoundError": "data",
+    "Detector": "detector", "DetectorError": "detector",
+    "VacdemoError": "errors",
+    "BetaVAC": "model", "Readout": "model", "reconstruction_error": "model",
+    "fgsm": "attack", "pgd": "attack",
+    "ImageError": "preprocess", "preprocess_image": "preprocess",
+}
+__all__ = ["__version__", *sorted(_HOME)]
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module 'vacdemo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_HOME))

@@ -7,9 +7,9 @@ and keeps, per input, the best iterate that is both misclassified and undetected
 """
 import torch
 
+from .attack import check_inputs, margin, per_sample, step_and_project
 from .detector import Detector
-from .model import BetaVAC, reconstruction_error
-from .pgd import check_inputs, eval_mode, margin, per_sample, step_and_project
+from .model import BetaVAC, eval_mode, reconstruction_error
 
 
 def adaptive_pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, detector: Detector, *, eps,

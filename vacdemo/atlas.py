@@ -14,6 +14,7 @@ from safetensors.torch import load_file, save_file
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 from .data import Split
+from .errors import AssetError
 from .model import BetaVAC, reconstruction_error
 
 FILE = "atlas.safetensors"
@@ -63,10 +64,10 @@ def load_atlas(folder: Path) -> Atlas:
         t = load_file(str(path))
         a = Atlas(t["mean"], t["basis"], t["codes"], t["labels"], t["re"])
     except FileNotFoundError:
-        raise ValueError(f"{path}: missing; `python -m vacdemo assets` builds it") from None
+        raise AssetError(f"{path}: missing; `python -m vacdemo assets` builds it") from None
     except (SafetensorError, OSError, KeyError) as e:
-        raise ValueError(f"{path}: not an atlas file ({type(e).__name__}: {e}); "
+        raise AssetError(f"{path}: not an atlas file ({type(e).__name__}: {e}); "
                          "`python -m vacdemo assets` rebuilds it") from None
     if a.basis.shape != (len(a.mean), 2) or a.codes.shape != (len(a.labels), 2):
-        raise ValueError(f"{path}: shapes do not fit: basis {tuple(a.basis.shape)}, codes {tuple(a.codes.shape)}")
+        raise AssetError(f"{path}: shapes do not fit: basis {tuple(a.basis.shape)}, codes {tuple(a.codes.shape)}")
     return a

@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms.v2 import functional as TF
 
+from .errors import SettingsError
+
 
 def random_affine(x: torch.Tensor, gen: torch.Generator, *, shift: float = 0.12, degrees: float = 12.0,
                   scale: tuple[float, float] = (0.8, 1.1), shear: float = 0.25) -> torch.Tensor:
@@ -65,6 +67,6 @@ def augment(x: torch.Tensor, gen: torch.Generator, dataset: str) -> torch.Tensor
         x = torch.where(mirror, x.flip(-1), x)
         x = random_affine(x, gen, shift=0.06, degrees=6.0, scale=(0.9, 1.05), shear=0.08)
     else:
-        raise ValueError(f"no augmentation for dataset {dataset!r}")
+        raise SettingsError(f"no augmentation for dataset {dataset!r}")
     x = random_blur(x, gen, p=0.3 if dataset == "mnist" else 0.15)
     return random_contrast(x, gen)

@@ -3,6 +3,7 @@
 Every timing is the median of `repeats` runs after two warm-up runs, on one device, so the ratios compare like
 with like. The last rows check that the fast path (bf16 where native) loses no attack strength.
 """
+import copy
 import statistics
 import subprocess
 import sys
@@ -10,11 +11,11 @@ import time
 
 import torch
 
+from .attack import pgd
 from .config import preset
 from .data import Split
 from .device import bf16_native
-from .model import BetaVAC
-from .pgd import eval_mode, pgd
+from .model import BetaVAC, Classify, eval_mode
 from .train import make_optimizer, train_step
 
 
@@ -35,25 +36,13 @@ def median_ms(fn, device: torch.device, repeats: int) -> float:
     return statistics.median(times) * 1000
 
 
-class Classifier(torch.nn.Module):
-    """model.classify as a forward(), the interface torchattacks expects. Build it in eval mode: torchattacks
-    restores the wrapper's mode after each attack, and a new Module is in training mode (BatchNorm would then
-    use batch statistics and update its running ones)."""
-    def __init__(self, model: BetaVAC):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x):
-        return self.model.classify(x)
-
-
 def pgd_rows(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, device: torch.device, repeats: int) -> list[dict]:
     """Ours against torchattacks.PGD (random start off, as ours) on one image, an ε-grid and a batch."""
     import torchattacks  # a test dependency: only the bench and the oracle tests need it
     grid = torch.linspace(0, 0.3, 16, device=device)
 
     def theirs(eps):
-        return torchattacks.PGD(Classifier(model).eval(), eps=eps, alpha=0.01, steps=40, random_start=False)
+        return torchattacks.PGD(Classify(model), eps=eps, alpha=0.01, steps=40, random_start=False)
     one, xs, ys = x[:1], x[:1].expand(16, -1, -1, -1).contiguous(), y[:1].expand(16)
     rows = []
     ours_ms = median_ms(lambda: pgd(model, one, y[:1], eps=0.3), device, repeats)
@@ -72,6 +61,15 @@ def pgd_rows(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, device: torch.dev
     return rows
 
 
+def layout_rows(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, device: torch.device, repeats: int) -> list[dict]:
+    """PGD-40 on one image with the weights in channels_last (what load_checkpoint gives) and contiguous."""
+    contiguous = copy.deepcopy(model).to(memory_format=torch.contiguous_format)
+    one, y1 = x[:1].contiguous(memory_format=torch.channels_last), y[:1]
+    last_ms = median_ms(lambda: pgd(model, one, y1, eps=0.3), device, repeats)
+    plain_ms = median_ms(lambda: pgd(contiguous, one.contiguous(), y1, eps=0.3), device, repeats)
+    return [dict(what="PGD-40 ℓ∞, one image, channels_last (ms)", ours=last_ms, contiguous=plain_ms)]
+
+
 def train_rows(device: torch.device, repeats: int, presets=("fast", "paper"), steps: int = 5) -> list[dict]:
     """Training throughput of each preset: a few optimiser steps on random images (speed only)."""
     rows = []
@@ -84,9 +82,9 @@ def train_rows(device: torch.device, repeats: int, presets=("fast", "paper"), st
 
         def run():
             for _ in range(steps):
-                train_step(model, opt, cfg, x, y, cfg.capacity, device)
+                train_step(model, opt, cfg, x, y, cfg.capacity, cfg.beta, device)
         ms = median_ms(run, device, max(1, repeats // 3))
-        rows.append(dict(what=f"train, {name} preset ({cfg.width1}/{cfg.width2} ch, batch {cfg.batch_size}, "
+        rows.append(dict(what=f"train, {name} preset ({cfg.shape.width1}/{cfg.shape.width2} ch, batch {cfg.batch_size}, "
                               f"{'bf16' if cfg.bf16 and bf16_native(device) else 'fp32'}) (images/s)",
                          ours=steps * cfg.batch_size / ms * 1000, higher_is_better=True))
     return rows
@@ -115,3 +113,19 @@ def exactness_rows(model: BetaVAC, test: Split, eps_grid: list[float], n: int, d
         rows.append(dict(what=f"robust accuracy at ε = {eps:g}, {n} test images", ours=fast, plain=plain,
                          delta_points=100 * abs(fast - plain)))
     return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    """The bench's one table: each row's ours, the other (torchattacks, or the plain fp32 path) and the ratio."""
+    lines = [f"{'device':<22} {'what':<70} {'ours':>10} {'other':>16} {'ratio':>7}"]
+    for r in rows:
+        other = r.get("torchattacks", r.get("contiguous", r.get("plain")))
+        ratio = "" if "plain" in r or other is None else \
+            f"{(r['ours'] / other if r.get('higher_is_better') else other / r['ours']):.2f}×"
+        other_s = "" if other is None else (f"{other:.3f} fp32" if "plain" in r else
+                                            f"{other:.1f} contiguous" if "contiguous" in r else f"{other:.1f}")
+        ours_s = f"{r['ours']:.3f} fast" if "plain" in r else f"{r['ours']:.1f}"
+        lines.append(f"{r['device']:<22} {r['what']:<70} {ours_s:>10} {other_s:>16} {ratio:>7}")
+    lines.append("ratio: how many times faster ours is than the other (torchattacks.PGD on the same model, or the "
+                 "contiguous layout), in the same run")
+    return "\n".join(lines)

@@ -8,6 +8,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .config import Config
+from .errors import VacdemoError
 from .model import BetaVAC
 
 WEIGHTS, META = "model.safetensors", "config.json"
@@ -15,13 +16,13 @@ FORMAT = "vacdemo-checkpoint/1"
 PRETRAINED = Path(__file__).resolve().parent.parent / "pretrained"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(VacdemoError, ValueError):
     """A checkpoint file is missing, corrupt or does not match the model its config describes."""
 
 
 def code_version() -> str:
     """The package version and, inside a git checkout, the commit (with -dirty for uncommitted changes)."""
-    from . import __version__
+    from .version import __version__
     try:
         here = Path(__file__).parent
         rev = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=here, capture_output=True,
@@ -92,7 +93,7 @@ def load_checkpoint(path: str | Path) -> BetaVAC:
         if state[k].is_floating_point() and not torch.isfinite(state[k]).all():
             raise CheckpointError(f"{folder / WEIGHTS}: {k} holds NaN or infinite values")
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
-    # channels_last: oneDNN's faster convolution layout on CPUs (measured 1.85× for PGD-40 on one image)
+    # channels_last: oneDNN's faster convolution layout on CPUs (`python -m vacdemo bench`, the channels_last row)
     model.to(memory_format=torch.channels_last).eval()
     model.meta = meta
     return model

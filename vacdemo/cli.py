@@ -1,4 +1,9 @@
-"""`python -m vacdemo train|evaluate|attack|assets|card|bench|reproduce`: argparse → device → data → model → train / evaluate / attack."""
+"""`python -m vacdemo train|evaluate|attack|assets|card|bench|reproduce`: argparse → device → data → model → train / evaluate / attack.
+
+Each command reads its arguments and calls package functions with plain values. The package's own errors
+(vacdemo.errors.VacdemoError: a bad setting, file or data folder) print as one line; anything else is a bug
+and keeps its traceback.
+"""
 import argparse
 import csv
 import json
@@ -9,27 +14,27 @@ from pathlib import Path
 
 import torch
 
-from .atlas import build_atlas, save_atlas
 from . import bench
-from .card import card_section, fill
+from .atlas import build_atlas, save_atlas
+from .attack import EPS_LIMIT
 from .checkpoint import PRETRAINED, CheckpointError, load_checkpoint, save_checkpoint
-from .config import PRESETS, preset
-from .data import DATASETS, DataNotFoundError, load_split
-from .detector import Detector, DetectorError
-from .evaluate_attacks import PAPER_EPS, attack_table, fit_on_training
+from .config import PRESETS, flat, preset
+from .data import DATASETS, load_split
+from .detector import Detector
 from .device import pick_device
+from .errors import SettingsError, VacdemoError
 from .evaluate import evaluate
+from .evaluate_attacks import attack_table, load_or_fit_detector
 from .gallery import build_gallery, save_gallery
 from .model import BetaVAC
-from .paper import CAPACITIES
-from .reproduce import Settings, reproduce
+from .paper import CAPACITIES, TABLE_EPS
 from .train import train
 
 
 def parse_override(text: str) -> tuple[str, object]:
-    """'field=value' → (field, value typed like the field's default)."""
+    """'field=value' → (field, value typed like the field's default); the shape's fields by name too."""
     key, sep, raw = text.partition("=")
-    defaults = PRESETS["paper"].to_dict()
+    defaults = flat(PRESETS["paper"])
     if not sep or key not in defaults:
         raise argparse.ArgumentTypeError(f"{text!r}: expected FIELD=VALUE with FIELD one of {sorted(defaults)}")
     kind = type(defaults[key])
@@ -45,11 +50,19 @@ def parse_override(text: str) -> tuple[str, object]:
         raise argparse.ArgumentTypeError(f"{text!r}: {raw!r} is not a valid {kind.__name__}") from None
 
 
-def add_data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", choices=sorted(DATASETS), required=True)
-    p.add_argument("--data-dir", help="data root (default: $VACDEMO_DATA, else ./data)")
-    p.add_argument("--download", action="store_true", help="let torchvision download missing data")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+def checkpoint_for(dataset: str, checkpoint: str | None) -> tuple[Path, BetaVAC]:
+    """--checkpoint (default pretrained/<dataset>) and its model, checked to be for --dataset."""
+    ckpt = Path(checkpoint or PRETRAINED / dataset)
+    model = load_checkpoint(ckpt)
+    if model.cfg.dataset != dataset:
+        raise CheckpointError(f"{ckpt} was trained on {model.cfg.dataset!r}, not {dataset!r}")
+    return ckpt, model
+
+
+def check_counts(**counts) -> None:
+    bad = {k: v for k, v in counts.items() if v is not None and v < 1}
+    if bad:
+        raise SettingsError(", ".join(f"--{k.replace('_', '-')} must be ≥ 1 (got {v})" for k, v in bad.items()))
 
 
 def cmd_train(args) -> int:
@@ -69,17 +82,8 @@ def cmd_train(args) -> int:
     return 0
 
 
-def checkpoint_for(args) -> tuple[Path, BetaVAC]:
-    """--checkpoint (default pretrained/<dataset>) and its model, checked to be for --dataset."""
-    ckpt = Path(args.checkpoint or PRETRAINED / args.dataset)
-    model = load_checkpoint(ckpt)
-    if model.cfg.dataset != args.dataset:
-        raise CheckpointError(f"{ckpt} was trained on {model.cfg.dataset!r}, not {args.dataset!r}")
-    return ckpt, model
-
-
 def cmd_evaluate(args) -> int:
-    ckpt, model = checkpoint_for(args)
+    ckpt, model = checkpoint_for(args.dataset, args.checkpoint)
     device = pick_device(args.device)
     split = load_split(args.dataset, False, args.data_dir, args.download)
     m = evaluate(model.to(device), split, device)
@@ -104,36 +108,24 @@ def print_table(rows: list[dict]) -> None:
         print("| " + " | ".join(f.format(r[k]).rjust(w) for k, _, f, w in cols) + " |")
 
 
-def load_or_fit_detector(model, ckpt: Path, args, fit_eps: list[float]) -> tuple[Detector, Path]:
-    """The detector beside the checkpoint, refitted when asked, missing, or fitted with other attack settings."""
-    det_path = ckpt / f"detector_{args.norm}.json"
-    wanted = {"steps": args.steps, "alpha": args.alpha, "norm": args.norm, "n_clean": args.n_fit}
-    detector = None if args.refit or not det_path.exists() else Detector.load(det_path)
-    if detector is not None and any(detector.meta.get(k) != v for k, v in wanted.items()):
-        print(f"{det_path} was fitted with other attack settings than {wanted}: refitting")
-        detector = None
-    if detector is None:
-        print(f"fitting the detector on {args.n_fit} training images and their PGD versions …")
-        train_split = load_split(args.dataset, True, args.data_dir, args.download)
-        detector = fit_on_training(model, train_split, fit_eps, n=args.n_fit, alpha=args.alpha, steps=args.steps,
-                                   norm=args.norm)
-        detector.save(det_path)
-        print(f"  saved {det_path} (threshold τ = {detector.threshold:.3f})")
-    return detector, det_path
+def detector_for(model, ckpt: Path, args, fit_eps: list[float], norm: str = "inf", steps: int = 40,
+                 alpha: float | None = None) -> tuple[Detector, Path]:
+    """The detector beside the checkpoint (vacdemo.evaluate_attacks.load_or_fit_detector), with --refit/--n-fit."""
+    return load_or_fit_detector(model, ckpt, lambda: load_split(args.dataset, True, args.data_dir, args.download),
+                                fit_eps, norm=norm, steps=steps, alpha=alpha, n_fit=args.n_fit, refit=args.refit)
 
 
 def cmd_attack(args) -> int:
-    eps_grid = args.eps if args.eps is not None else PAPER_EPS[args.dataset]
-    limit = 1.0 if args.norm == "inf" else 28.0  # an ℓ∞ ball of radius 1 is already the whole [0,1] cube
+    eps_grid = args.eps if args.eps is not None else TABLE_EPS[args.dataset]
+    limit = EPS_LIMIT[args.norm]
     bad = [e for e in eps_grid if not 0 <= e <= limit]
     if bad:
-        raise ValueError(f"--eps {bad} out of range: ε must lie in [0, {limit:g}] for the ℓ{args.norm} norm")
-    if args.n < 1 or args.n_fit < 1 or args.steps < 1:
-        raise ValueError(f"--n, --n-fit and --steps must be ≥ 1 (got {args.n}, {args.n_fit}, {args.steps})")
-    ckpt, model = checkpoint_for(args)
+        raise SettingsError(f"--eps {bad} out of range: ε must lie in [0, {limit:g}] for the ℓ{args.norm} norm")
+    check_counts(n=args.n, n_fit=args.n_fit, steps=args.steps)
+    ckpt, model = checkpoint_for(args.dataset, args.checkpoint)
     model.requires_grad_(False)  # attacks need input gradients only
-    fit_eps = PAPER_EPS[args.dataset] if args.norm == "inf" else eps_grid
-    detector, det_path = load_or_fit_detector(model, ckpt, args, fit_eps)
+    fit_eps = TABLE_EPS[args.dataset] if args.norm == "inf" else eps_grid
+    detector, det_path = detector_for(model, ckpt, args, fit_eps, args.norm, args.steps, args.alpha)
     test = load_split(args.dataset, False, args.data_dir, args.download)
     n = min(args.n, len(test))
     start = time.perf_counter()
@@ -160,12 +152,12 @@ def cmd_attack(args) -> int:
 def cmd_assets(args) -> int:
     """The app's files beside a checkpoint: the ℓ∞ detector (fitted if missing), a gallery of test images and
     the latent map (atlas)."""
-    if args.n < 100 or args.per_class < 1 or args.n_fit < 1:
-        raise ValueError(f"--n must be ≥ 100 (the map needs every class), --per-class and --n-fit ≥ 1 "
-                         f"(got {args.n}, {args.per_class}, {args.n_fit})")
-    ckpt, model = checkpoint_for(args)
+    if args.n < 100:
+        raise SettingsError(f"--n must be ≥ 100 (the map needs every class), got {args.n}")
+    check_counts(per_class=args.per_class, n_fit=args.n_fit)
+    ckpt, model = checkpoint_for(args.dataset, args.checkpoint)
     model.requires_grad_(False)
-    load_or_fit_detector(model, ckpt, args, PAPER_EPS[args.dataset])
+    detector_for(model, ckpt, args, TABLE_EPS[args.dataset])
     test = load_split(args.dataset, False, args.data_dir, args.download)
     print(f"wrote {save_gallery(build_gallery(test, args.per_class), ckpt)}")
     print(f"wrote {save_atlas(build_atlas(model, test, args.n), ckpt)}")
@@ -174,9 +166,10 @@ def cmd_assets(args) -> int:
 
 def cmd_card(args) -> int:
     """Measure the shipped checkpoints and rewrite the tables of the model card (pretrained/README.md)."""
+    from .study.card import card_section, fill
     folder = Path(args.pretrained)
     sections = []
-    for name in args.dataset:
+    for name in args.datasets:
         model = load_checkpoint(folder / name).requires_grad_(False)
         detector = Detector.load(folder / name / "detector_inf.json")
         test = load_split(name, False, args.data_dir, args.download)
@@ -203,23 +196,16 @@ def cmd_bench(args) -> int:
         model = load_checkpoint(ckpt).to(device)
         name = torch.cuda.get_device_name(device) if device.type == "cuda" else \
             f"CPU, {torch.get_num_threads()} threads"
-        print(f"benchmarking on {name}: {ckpt} ({model.cfg.width1}/{model.cfg.width2} channels) …")
+        shape = model.cfg.shape
+        print(f"benchmarking on {name}: {ckpt} ({shape.width1}/{shape.width2} channels) …")
         x, y = (t.to(device) for t in test.batch(slice(0, args.batch)))
-        found = [*bench.pgd_rows(model, x, y, device, args.repeats), *bench.train_rows(device, args.repeats, args.presets),
-                 *bench.exactness_rows(model, test, PAPER_EPS["mnist"], args.n, device)]
+        found = [*bench.pgd_rows(model, x, y, device, args.repeats), *bench.layout_rows(model, x, y, device, args.repeats),
+                 *bench.train_rows(device, args.repeats, args.presets),
+                 *bench.exactness_rows(model, test, TABLE_EPS["mnist"], args.n, device)]
         if device.type == "cpu":
             found.append(bench.cold_start_row())
         rows += [{"device": name, **r} for r in found]
-    print()
-    print(f"{'device':<22} {'what':<70} {'ours':>10} {'other':>12} {'ratio':>7}")
-    for r in rows:
-        other = r.get("torchattacks", r.get("plain"))
-        ratio = "" if "torchattacks" not in r else \
-            f"{(r['ours'] / other if r.get('higher_is_better') else other / r['ours']):.2f}×"
-        other_s = "" if other is None else (f"{other:.3f} fp32" if "plain" in r else f"{other:.1f}")
-        ours_s = f"{r['ours']:.3f} fast" if "plain" in r else f"{r['ours']:.1f}"
-        print(f"{r['device']:<22} {r['what']:<70} {ours_s:>10} {other_s:>12} {ratio:>7}")
-    print("ratio: how many times faster ours is than torchattacks.PGD on the same model, in the same run")
+    print("\n" + bench.format_table(rows))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0
@@ -227,14 +213,15 @@ def cmd_bench(args) -> int:
 
 def cmd_reproduce(args) -> int:
     """Train the paper's models, measure each, write the report (resumable)."""
+    from .study.reproduce import Settings, reproduce
     datasets = ["mnist", "fmnist"] if args.dataset == "all" else [args.dataset]
     device = pick_device(args.device)
     name = args.preset or ("paper" if device.type == "cuda" else "fast")
     epochs = PRESETS[name].epochs if args.epochs is None else args.epochs
-    counts = [epochs, args.n_test, args.n_fit, args.steps, *(1 if v is None else v for v in (args.train_images, args.jobs))]
-    if min(counts) < 1 or any(c <= 0 for c in args.capacities):
-        raise ValueError(f"--epochs, --n-test, --n-fit, --steps, --train-images and --jobs must be ≥ 1 and capacities "
-                         f"> 0 (got {counts[:4]}, {args.train_images}, {args.jobs}, {args.capacities})")
+    check_counts(epochs=epochs, n_test=args.n_test, n_fit=args.n_fit, steps=args.steps,
+                 train_images=args.train_images, jobs=args.jobs)
+    if any(c <= 0 for c in args.capacities):
+        raise SettingsError(f"--capacities must be > 0, got {args.capacities}")
     capacities = sorted(set(args.capacities))
     work = Path(args.work or f"runs/reproduce/{name}-e{epochs}-n{args.n_test}"
                 f"{f'-t{args.train_images}' if args.train_images else ''}")
@@ -258,17 +245,42 @@ def cmd_reproduce(args) -> int:
                   file=sys.stderr)
     if args.no_report:
         return 1 if failed else 0
-    from .report import write_report  # plotly: needed for the report only (GPU boxes may lack it)
+    from .study.report import write_report  # plotly: needed for the report only (GPU boxes may lack it)
     written = write_report(work, Path(args.out or Path("reports") / work.name))
     print("wrote " + ", ".join(map(str, written)))
     return 1 if failed else 0
 
 
+def parents() -> dict[str, argparse.ArgumentParser]:
+    """The arguments several commands share, each group defined once."""
+    def parent() -> argparse.ArgumentParser:
+        return argparse.ArgumentParser(add_help=False)
+    data = parent()
+    data.add_argument("--data-dir", help="data root (default: $VACDEMO_DATA, else ./data)")
+    data.add_argument("--download", action="store_true", help="let torchvision download missing data")
+    dataset = parent()
+    dataset.add_argument("--dataset", choices=sorted(DATASETS), required=True)
+    device = parent()
+    device.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    checkpoint = parent()
+    checkpoint.add_argument("--checkpoint", help="checkpoint folder (default: pretrained/<dataset>)")
+    detector = parent()
+    detector.add_argument("--refit", action="store_true", help="refit the detector even if the folder has one")
+    detector.add_argument("--n-fit", type=int, default=1000, help="training images for the detector (default 1000)")
+    return {"data": data, "dataset": dataset, "device": device, "checkpoint": checkpoint, "detector": detector}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m vacdemo", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("train", help="train a β-VAC (Algorithm 1, eq. 5)")
-    add_data_args(p)
+    g = parents()
+
+    def command(name: str, help: str, run, *groups: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, parents=[g[k] for k in groups])
+        p.set_defaults(run=run)
+        return p
+
+    p = command("train", "train a β-VAC (Algorithm 1, eq. 5)", cmd_train, "dataset", "data", "device")
     p.add_argument("--preset", choices=sorted(PRESETS), default="paper")
     p.add_argument("--capacity", type=float,
                    help="C, in nats per latent dimension (default: the paper's best, 1 for mnist, 10 for fmnist)")
@@ -279,14 +291,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", type=parse_override, action="append", metavar="FIELD=VALUE",
                    help="override any config field, e.g. --set optimizer=sgd --set milestones=5,7")
     p.add_argument("--out", help="checkpoint folder (default: runs/<dataset>-<preset>-C<capacity>)")
-    p.set_defaults(run=cmd_train)
-    p = sub.add_parser("evaluate", help="clean test accuracy and mean reconstruction error")
-    add_data_args(p)
-    p.add_argument("--checkpoint", help="checkpoint folder (default: pretrained/<dataset>)")
+
+    p = command("evaluate", "clean test accuracy and mean reconstruction error", cmd_evaluate,
+                "dataset", "data", "device", "checkpoint")
     p.add_argument("--json", help="also write the figures to this JSON file")
-    p.set_defaults(run=cmd_evaluate)
-    p = sub.add_parser("attack", help="robust accuracy and detection over an ε grid (PGD, §6.1–6.2)")
-    add_data_args(p)
+
+    p = command("attack", "robust accuracy and detection over an ε grid (PGD, §6.1–6.2)", cmd_attack,
+                "dataset", "data", "checkpoint", "detector")
     p.add_argument("--eps", type=float, nargs="+",
                    help="ε grid (default: the paper's, mnist 0 … 0.3, fmnist 0 … 0.1)")
     p.add_argument("--n", type=int, default=1000, help="test images attacked (default 1000)")
@@ -295,33 +306,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, help="step size (default: 0.01 for ℓ∞, 2.5·ε/steps for ℓ2)")
     p.add_argument("--adaptive", action="store_true", help="also run the detector-aware attack")
     p.add_argument("--lam", type=float, default=10.0, help="λ of the detector-aware attack")
-    p.add_argument("--checkpoint", help="checkpoint folder (default: pretrained/<dataset>)")
-    p.add_argument("--refit", action="store_true", help="refit the detector even if the folder has one")
-    p.add_argument("--n-fit", type=int, default=1000, help="training images for the detector (default 1000)")
     p.add_argument("--out", default="runs/attack", help="folder for the CSV and JSON (default runs/attack)")
-    p.set_defaults(run=cmd_attack)
-    p = sub.add_parser("assets", help="the app's detector, gallery and latent map beside a checkpoint")
-    add_data_args(p)
-    p.set_defaults(norm="inf", steps=40, alpha=None)
-    p.add_argument("--refit", action="store_true", help="refit the detector even if the folder has one")
-    p.add_argument("--n-fit", type=int, default=1000, help="training images for the detector (default 1000)")
-    p.add_argument("--checkpoint", help="checkpoint folder (default: pretrained/<dataset>)")
+
+    p = command("assets", "the app's detector, gallery and latent map beside a checkpoint", cmd_assets,
+                "dataset", "data", "checkpoint", "detector")
     p.add_argument("--per-class", type=int, default=8, help="gallery images per class (default 8)")
     p.add_argument("--n", type=int, default=2000, help="test images in the latent map (default 2000)")
-    p.set_defaults(run=cmd_assets)
-    p = sub.add_parser("card", help="measure the shipped checkpoints and rewrite the model card's tables")
-    p.add_argument("--dataset", nargs="+", choices=sorted(DATASETS), default=["mnist", "fmnist"])
-    p.add_argument("--data-dir", help="data root (default: $VACDEMO_DATA, else ./data)")
-    p.add_argument("--download", action="store_true", help="let torchvision download missing data")
+
+    p = command("card", "measure the shipped checkpoints and rewrite the model card's tables", cmd_card, "data")
+    p.add_argument("--dataset", dest="datasets", nargs="+", choices=sorted(DATASETS), default=["mnist", "fmnist"])
     p.add_argument("--n", type=int, default=500, help="test images attacked per ε (default 500)")
     p.add_argument("--pretrained", default=str(PRETRAINED), help="folder of the checkpoints and the card")
-    p.set_defaults(run=cmd_card)
-    p = sub.add_parser("bench", help="PGD and training speed against torchattacks; the fast path's exactness")
+
+    p = command("bench", "PGD and training speed against torchattacks; the fast path's exactness", cmd_bench,
+                "data")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                    help="auto: the CPU, and the GPU too when there is one")
     p.add_argument("--checkpoint", help="checkpoint folder (default: pretrained/mnist)")
-    p.add_argument("--data-dir", help="data root (default: $VACDEMO_DATA, else ./data)")
-    p.add_argument("--download", action="store_true", help="let torchvision download missing data")
     p.add_argument("--repeats", type=int, default=7, help="timed runs per row, after 2 warm-up runs (default 7)")
     p.add_argument("--batch", type=int, default=256, help="batch for the throughput row (default 256)")
     p.add_argument("--n", type=int, default=1000, help="test images for the exactness rows (default 1000)")
@@ -329,12 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--presets", nargs="*", choices=sorted(PRESETS), default=["fast", "paper"],
                    help="presets whose training throughput to measure (default: fast paper)")
     p.add_argument("--json", help="also write the rows to this JSON file")
-    p.set_defaults(run=cmd_bench)
-    p = sub.add_parser("reproduce", help="the paper's capacity and ℓ1 sweeps and Fig. 5, as one report")
+
+    p = command("reproduce", "the paper's capacity and ℓ1 sweeps and Fig. 5, as one report", cmd_reproduce,
+                "data", "device")
     p.add_argument("--dataset", choices=["mnist", "fmnist", "all"], default="all")
-    p.add_argument("--data-dir", help="data root (default: $VACDEMO_DATA, else ./data)")
-    p.add_argument("--download", action="store_true", help="let torchvision download missing data")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--preset", choices=sorted(PRESETS), help="default: paper on a GPU, fast on a CPU")
     p.add_argument("--epochs", type=int, help="epochs per model (default: the preset's); lr milestones and the "
                                               "capacity ramp scale with it")
@@ -351,7 +350,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for the report (default reports/<the work folder's name>)")
     p.add_argument("--report-only", action="store_true", help="only rewrite the report from --work's measurements")
     p.add_argument("--no-report", action="store_true", help="train and measure only (a machine without plotly)")
-    p.set_defaults(run=cmd_reproduce)
     return parser
 
 
@@ -361,6 +359,6 @@ def main(argv=None) -> int:
     args.command_line = "python -m vacdemo " + shlex.join(argv)  # recorded in checkpoints
     try:
         return args.run(args)
-    except (DataNotFoundError, CheckpointError, DetectorError, ValueError, FloatingPointError) as e:
+    except VacdemoError as e:  # the package's own errors: one line; anything else is a bug, with its traceback
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -1,20 +1,33 @@
-"""Training and model configuration: one dataclass, two presets, saved inside every checkpoint."""
-from dataclasses import asdict, dataclass, replace
+"""Training and model configuration: one dataclass (the model's shape in its own), presets, saved in every checkpoint."""
+from dataclasses import asdict, dataclass, fields, replace
 
-# The paper's capacities (0.01 ... 10) only make sense as nats per latent dimension: C = 0.01 is then
-# 1 nat for the whole 100-d code, too little to tell ten classes apart (the paper's "low accuracy").
+from .errors import SettingsError
+from .paper import BEST_CAPACITY
+
+# The unit of C and of the logged KL. The paper's capacities (0.01 ... 10) only make sense as nats per latent
+# dimension: C = 0.01 is then 1 nat for the whole 100-d code, too little to tell ten classes apart (the
+# paper's "low accuracy"). A constant, not a setting: the loss is written in this unit.
 KL_UNIT = "nats per latent dimension (KL summed over the code, divided by latent_dim)"
 
 
 @dataclass(frozen=True)
-class Config:
-    dataset: str = "mnist"  # "mnist" or "fmnist"
-    # --- model (§5: All-CNN encoder, mirrored decoder, 2-layer MLP classifier) ---
+class ModelShape:
+    """The network (§5: All-CNN encoder, mirrored decoder, 2-layer MLP classifier): all a checkpoint needs
+    to rebuild the model."""
     width1: int = 96  # channels of the first three All-CNN convs
     width2: int = 192  # channels of the last five All-CNN convs
     latent_dim: int = 100  # z ∈ R^100
     hidden: int = 64  # classifier MLP width (100 → 64 → 64 → 10)
     batchnorm: bool = True  # without it no β = 1000 run trained (README, "What we tried")
+
+
+SHAPE_FIELDS = tuple(f.name for f in fields(ModelShape))
+
+
+@dataclass(frozen=True)
+class Config:
+    dataset: str = "mnist"  # "mnist" or "fmnist"
+    shape: ModelShape = ModelShape()
     # --- objective (eq. 5) ---
     beta: float = 1000.0
     beta_start: float = 0.0  # > 0: β rises geometrically from beta_start to beta over beta_ramp_epochs (a continuation)
@@ -39,49 +52,72 @@ class Config:
     grad_clip: float = 0.0  # max gradient norm; 0 = off
     augment: bool = False  # per-image shifts, rotations, scale, shear, thickness, blur, contrast (augment.py)
     ema: float = 0.0  # decay of an exponential moving average of the weights, evaluated and saved; 0 = off
+    ema_start_epochs: float = 0.0  # the average starts here: after β's ramp, it averages one objective only
     bf16: bool = True  # bf16 autocast where native (GPUs, AVX512-BF16/AMX CPUs); fp32 elsewhere
     seed: int = 0
-    kl_unit: str = KL_UNIT
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Config":
-        """A Config from JSON, each field checked against the type of its default."""
+        """A Config from JSON, each field checked against the type of its default. Also reads the layout of
+        checkpoints before 0.2 (the shape's fields at the top level, and a prose field kl_unit)."""
         if not isinstance(d, dict):
-            raise ValueError(f"config must be a JSON object, not {type(d).__name__}")
-        defaults = asdict(cls())
-        unknown = sorted(set(d) - set(defaults))
-        if unknown:
-            raise ValueError(f"unknown config field(s) {unknown}; known: {sorted(defaults)}")
-        d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-        for k, v in d.items():
-            want = type(defaults[k])
-            ok = isinstance(v, want) and not (want is not bool and isinstance(v, bool))
-            if want is float and isinstance(v, int) and not isinstance(v, bool):
-                ok, d[k] = True, float(v)
-            if not ok:
-                raise ValueError(f"field {k!r} must be {want.__name__}, got {v!r}")
-        if d.get("dataset", cls.dataset) not in PAPER_CAPACITY:
-            raise ValueError(f"dataset must be one of {sorted(PAPER_CAPACITY)}, got {d['dataset']!r}")
-        return cls(**d)
+            raise SettingsError(f"config must be a JSON object, not {type(d).__name__}")
+        d = {k: v for k, v in d.items() if k != "kl_unit"}
+        legacy = {k: d.pop(k) for k in SHAPE_FIELDS if k in d}
+        shape = {**legacy, **d.pop("shape", {})} if isinstance(d.get("shape", {}), dict) else d.pop("shape")
+        if not isinstance(shape, dict):
+            raise SettingsError(f"config field 'shape' must be a JSON object, not {type(shape).__name__}")
+        cfg = cls(**checked(cls, d), shape=ModelShape(**checked(ModelShape, shape)))
+        if cfg.dataset not in BEST_CAPACITY:
+            raise SettingsError(f"dataset must be one of {sorted(BEST_CAPACITY)}, got {cfg.dataset!r}")
+        return cfg
 
 
-# §6.3: the best capacity per data set, the default when none is given.
-PAPER_CAPACITY = {"mnist": 1.0, "fmnist": 10.0}
+def checked(cls, d: dict) -> dict:
+    """d's fields, each checked against the type of cls's default (ints pass as floats; lists become tuples)."""
+    defaults = {f.name: getattr(cls(), f.name) for f in fields(cls) if f.name != "shape"}
+    unknown = sorted(set(d) - set(defaults))
+    if unknown:
+        raise SettingsError(f"unknown config field(s) {unknown}; known: {sorted(defaults)}")
+    d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+    for k, v in d.items():
+        want = type(defaults[k])
+        ok = isinstance(v, want) and not (want is not bool and isinstance(v, bool))
+        if want is float and isinstance(v, int) and not isinstance(v, bool):
+            ok, d[k] = True, float(v)
+        if not ok:
+            raise SettingsError(f"field {k!r} must be {want.__name__}, got {v!r}")
+    return d
+
+
+def flat(cfg: Config) -> dict:
+    """Every setting by name, the shape's fields among them: what `--set FIELD=VALUE` names."""
+    d = {f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name != "shape"}
+    return {**d, **{k: getattr(cfg.shape, k) for k in SHAPE_FIELDS}}
+
+
+def with_overrides(cfg: Config, **overrides) -> Config:
+    """cfg with fields replaced; the shape's fields (width1, …) may be named directly."""
+    shape = {k: overrides.pop(k) for k in SHAPE_FIELDS if k in overrides}
+    if "shape" in overrides:
+        raise SettingsError("override the shape's fields by name (width1=…), not 'shape' as a whole")
+    return replace(cfg, shape=replace(cfg.shape, **shape), **overrides)
+
 
 PRESETS = {
     # §5 as written, with Adam in place of SGD (measured: README, "What we tried").
     "paper": Config(),
     # Narrow and short, for 2 CPU cores: under 10 minutes for MNIST. Batch 64: more steps for the same
     # time (measured: as many images/s as 128 on 2 cores, +0.7 points of accuracy after 2 epochs).
-    "fast": Config(width1=16, width2=32, epochs=6, milestones=(5,), batch_size=64, capacity_ramp_epochs=0.25),
+    "fast": Config(shape=ModelShape(width1=16, width2=32), epochs=6, milestones=(5,), batch_size=64, capacity_ramp_epochs=0.25),
     # The shipped checkpoints: the fast width (the app's ε-grid stays fast), trained about an hour on 2 cores
     # for real pictures: augmentation, an EMA of the weights, β rising 10 → 1000 over the first 8 epochs,
     # then 32 epochs at eq. 5's β = 1000 (README, "What we tried").
-    "ship": Config(width1=16, width2=32, epochs=40, milestones=(28, 36), batch_size=64, capacity_ramp_epochs=0.25,
-                   beta_start=10.0, beta_ramp_epochs=8.0, augment=True, ema=0.999),
+    "ship": Config(shape=ModelShape(width1=16, width2=32), epochs=40, milestones=(28, 36), batch_size=64, capacity_ramp_epochs=0.25,
+                   beta_start=10.0, beta_ramp_epochs=8.0, augment=True, ema=0.999, ema_start_epochs=8.0),
 }
 
 # Per-data-set changes to a preset, applied before the caller's overrides. Fashion-MNIST ships wider (24/48:
@@ -91,12 +127,15 @@ PRESET_DATASET = {"ship": {"fmnist": {"width1": 24, "width2": 48, "capacity": 1.
 
 
 def preset(name: str, **overrides) -> Config:
-    """A preset with overrides (None = keep); capacity defaults to the paper's best for the data set."""
+    """A preset with overrides (None = keep; the shape's fields by name); capacity defaults to the paper's
+    best for the data set (§6.3)."""
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+        raise SettingsError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     overrides = {k: v for k, v in overrides.items() if v is not None}
+    if "kl_unit" in overrides:
+        raise SettingsError(f"kl_unit is not a setting: the loss measures KL in {KL_UNIT}")
     dataset = overrides.get("dataset")
     base = PRESET_DATASET.get(name, {}).get(dataset, {})
-    if "capacity" not in overrides and "capacity" not in base and dataset in PAPER_CAPACITY:
-        overrides["capacity"] = PAPER_CAPACITY[dataset]
-    return replace(PRESETS[name], **{**base, **overrides})
+    if "capacity" not in overrides and "capacity" not in base and dataset in BEST_CAPACITY:
+        overrides["capacity"] = BEST_CAPACITY[dataset]
+    return with_overrides(PRESETS[name], **{**base, **overrides})

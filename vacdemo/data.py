@@ -6,6 +6,8 @@ from pathlib import Path
 import torch
 from torchvision import datasets
 
+from .errors import SettingsError, VacdemoError
+
 DATASETS = {"mnist": datasets.MNIST, "fmnist": datasets.FashionMNIST}
 CLASS_NAMES = {
     "mnist": [str(d) for d in range(10)],
@@ -14,7 +16,7 @@ CLASS_NAMES = {
 }
 
 
-class DataNotFoundError(FileNotFoundError):
+class DataNotFoundError(VacdemoError, FileNotFoundError):
     """The data root lacks the data set's files."""
 
 
@@ -34,7 +36,7 @@ class Split:
 
 def check_dataset(name: str) -> str:
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
+        raise SettingsError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
     return name
 
 

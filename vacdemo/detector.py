@@ -8,8 +8,8 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from .model import BetaVAC, reconstruction_error
-from .pgd import eval_mode
+from .errors import VacdemoError
+from .model import BetaVAC, eval_mode, reconstruction_error
 
 # Why ℓ2: an ℓ∞-bounded perturbation moves many pixels a little, and the decoder's answer to it (a
 # different digit) differs from x over whole strokes; the ℓ2 norm adds those up, while an ℓ∞ norm of
@@ -17,7 +17,7 @@ from .pgd import eval_mode
 FEATURE = "l2 reconstruction error ||x - reconstruct(x)||_2"
 
 
-class DetectorError(ValueError):
+class DetectorError(VacdemoError, ValueError):
     """A detector file is missing or malformed."""
 
 

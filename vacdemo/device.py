@@ -5,15 +5,17 @@ import platform
 
 import torch
 
+from .errors import SettingsError
+
 
 def pick_device(name: str = "auto") -> torch.device:
     """'auto' → CUDA when present, else CPU."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda, but torch sees no CUDA device; use --device cpu or auto")
+        raise SettingsError("--device cuda, but torch sees no CUDA device; use --device cpu or auto")
     if name not in ("cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu or cuda, not {name!r}")
+        raise SettingsError(f"device must be auto, cpu or cuda, not {name!r}")
     return torch.device(name)
 
 

@@ -4,25 +4,21 @@ import torch.nn.functional as F
 
 from .data import Split
 from .device import autocast
-from .model import BetaVAC
+from .model import BetaVAC, eval_mode, reconstruction_error
 
 
 @torch.inference_mode()
 def evaluate(model: BetaVAC, split: Split, device: torch.device, *, bf16: bool = False,
              batch_size: int = 500) -> dict[str, float]:
     """accuracy, mean ℓ2 reconstruction error ‖x − x̂‖₂ and mean Bernoulli NLL (nats/image), z = mu(x)."""
-    was_training = model.training
-    model.eval()
     correct, l2, nll = 0, 0.0, 0.0
     for start in range(0, len(split), batch_size):
         x, y = split.batch(slice(start, start + batch_size))
         x, y = x.to(device, memory_format=torch.channels_last), y.to(device)
-        with autocast(device, bf16):
-            mu, _ = model.encode(x)
-            logits, recon_logits = model.classifier(mu).float(), model.decode(mu).float()
-        correct += (logits.argmax(1) == y).sum().item()
-        l2 += (x - torch.sigmoid(recon_logits)).flatten(1).norm(dim=1).sum().item()
-        nll += F.binary_cross_entropy_with_logits(recon_logits, x, reduction="sum").item()
-    model.train(was_training)
+        with autocast(device, bf16), eval_mode(model):
+            read = model(x)
+        correct += (read.logits.argmax(1) == y).sum().item()
+        l2 += reconstruction_error(model, x, torch.sigmoid(read.recon_logits.float())).sum().item()
+        nll += F.binary_cross_entropy_with_logits(read.recon_logits.float(), x, reduction="sum").item()
     n = len(split)
     return {"accuracy": correct / n, "recon_error_l2": l2 / n, "recon_nll": nll / n}

@@ -1,23 +1,15 @@
 """Robust accuracy and detection over an ε grid: the `attack` command's table (paper §6.1–6.2)."""
+from pathlib import Path
+
 import torch
 from tqdm import tqdm
 
 from .adaptive import adaptive_pgd
+from .attack import default_alpha, pgd
 from .data import Split
 from .detector import Detector, detection_metrics, fit_detector
+from .errors import SettingsError
 from .model import BetaVAC, reconstruction_error
-from .paper import TABLE_EPS
-from .pgd import pgd
-
-PAPER_EPS = TABLE_EPS  # the paper's ε columns (Tables 1–4), ℓ∞ on [0, 1] pixels
-
-
-def step_size(eps, steps: int, norm: str, alpha=None):
-    """alpha when given; else the paper's 0.01 for ℓ∞, and 2.5·ε/steps for ℓ2 (Madry et al.'s rule), since a
-    fixed 0.01 could travel at most 0.4 in 40 steps, far inside an ℓ2 ball of radius 1 or more."""
-    if alpha is not None:
-        return alpha
-    return 0.01 if norm == "inf" else 2.5 * eps / steps
 
 
 def batched(fn, n: int, batch_size: int):
@@ -35,9 +27,9 @@ def fit_on_training(model: BetaVAC, train: Split, eps_grid: list[float], *, n: i
     x, y = train.batch(idx)
     grid = torch.tensor([e for e in eps_grid if e > 0])
     if len(grid) == 0:
-        raise ValueError(f"the detector is fitted on attacked images: give at least one ε > 0, not {eps_grid}")
+        raise SettingsError(f"the detector is fitted on attacked images: give at least one ε > 0, not {eps_grid}")
     eps = grid[torch.randint(len(grid), (n,), generator=gen)]
-    alphas = step_size(eps, steps, norm, alpha) * torch.ones(n)
+    alphas = (default_alpha(eps, steps, norm) if alpha is None else alpha) * torch.ones(n)
 
     def attack(s):
         return pgd(model, x[s], y[s], eps=eps[s], alpha=alphas[s], steps=steps, norm=norm)
@@ -48,6 +40,25 @@ def fit_on_training(model: BetaVAC, train: Split, eps_grid: list[float], *, n: i
     meta = {"n_clean": n, "n_adversarial": n, "split": "train", "eps_mix": grid.tolist(), "alpha": alpha,
             "steps": steps, "norm": norm, "seed": seed}
     return fit_detector(re_clean, re_adv, meta)
+
+
+def load_or_fit_detector(model: BetaVAC, folder: Path, load_train, fit_eps: list[float], *, norm: str = "inf",
+                         steps: int = 40, alpha: float | None = None, n_fit: int = 1000,
+                         refit: bool = False) -> tuple[Detector, Path]:
+    """The detector beside a checkpoint (folder/detector_<norm>.json), fitted and saved when asked (refit), missing,
+    or fitted with other attack settings. load_train: () → the training split, called only when fitting."""
+    path = folder / f"detector_{norm}.json"
+    wanted = {"steps": steps, "alpha": alpha, "norm": norm, "n_clean": n_fit}
+    detector = None if refit or not path.exists() else Detector.load(path)
+    if detector is not None and any(detector.meta.get(k) != v for k, v in wanted.items()):
+        print(f"{path} was fitted with other attack settings than {wanted}: refitting")
+        detector = None
+    if detector is None:
+        print(f"fitting the detector on {n_fit} training images and their PGD versions …")
+        detector = fit_on_training(model, load_train(), fit_eps, n=n_fit, alpha=alpha, steps=steps, norm=norm)
+        detector.save(path)
+        print(f"  saved {path} (threshold τ = {detector.threshold:.3f})")
+    return detector, path
 
 
 def attack_table(model: BetaVAC, detector: Detector, test: Split, eps_grid: list[float], *, n: int = 1000,
@@ -61,7 +72,7 @@ def attack_table(model: BetaVAC, detector: Detector, test: Split, eps_grid: list
         clean_correct = batched(lambda s: model.classify(x[s]).argmax(1) == y[s], n, batch_size)
     rows = []
     for eps in tqdm(eps_grid, desc="ε grid", leave=False):
-        a = step_size(eps, steps, norm, alpha)
+        a = default_alpha(eps, steps, norm) if alpha is None else alpha
         x_adv = batched(lambda s: pgd(model, x[s], y[s], eps=eps, alpha=a, steps=steps, norm=norm), n, batch_size)
         with torch.no_grad():
             correct = batched(lambda s: model.classify(x_adv[s]).argmax(1) == y[s], n, batch_size)

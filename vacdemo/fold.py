@@ -9,7 +9,6 @@ import copy
 import threading
 import weakref
 
-import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 

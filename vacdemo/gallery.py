@@ -7,6 +7,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .data import Split
+from .errors import AssetError
 
 FILE = "gallery.safetensors"
 
@@ -48,10 +49,10 @@ def load_gallery(folder: Path) -> Gallery:
         t = load_file(str(path))
         g = Gallery(t["images"], t["labels"], t["indices"])
     except FileNotFoundError:
-        raise ValueError(f"{path}: missing; `python -m vacdemo assets` builds it") from None
+        raise AssetError(f"{path}: missing; `python -m vacdemo assets` builds it") from None
     except (SafetensorError, OSError, KeyError) as e:
-        raise ValueError(f"{path}: not a gallery file ({type(e).__name__}: {e}); "
+        raise AssetError(f"{path}: not a gallery file ({type(e).__name__}: {e}); "
                          "`python -m vacdemo assets` rebuilds it") from None
     if g.images.dtype != torch.uint8 or g.images.shape[1:] != (28, 28) or len(g.labels) != len(g.images):
-        raise ValueError(f"{path}: images must be (N, 28, 28) uint8 with N labels")
+        raise AssetError(f"{path}: images must be (N, 28, 28) uint8 with N labels")
     return g

@@ -2,6 +2,8 @@
 import torch
 import torch.nn.functional as F
 
+from .errors import SettingsError
+
 
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, diag σ²) ‖ N(0, I)) per input, summed over the code: (B,) in nats."""
@@ -54,11 +56,11 @@ def vac_loss(x, y, mu, logvar, recon_logits, class_logits, *, beta: float, c: fl
     elif kl_reduction == "sample":
         capacity_term = capacity_penalty(kl, c, beta, smoothing).mean()
     else:
-        raise ValueError(f"kl_reduction must be 'batch' or 'sample', not {kl_reduction!r}")
+        raise SettingsError(f"kl_reduction must be 'batch' or 'sample', not {kl_reduction!r}")
     xs = x.expand(m, *x.shape)
     nll = F.binary_cross_entropy_with_logits(recon_logits.float(), xs, reduction="none").sum((2, 3, 4))  # (M, B)
     if recon_reduction not in ("sum", "mean"):
-        raise ValueError(f"recon_reduction must be 'sum' or 'mean', not {recon_reduction!r}")
+        raise SettingsError(f"recon_reduction must be 'sum' or 'mean', not {recon_reduction!r}")
     recon = nll.mean()  # nats per image, whatever the reduction: what the logs show
     recon_term = recon / x[0].numel() if recon_reduction == "mean" else recon
     ce = F.cross_entropy(class_logits.float().flatten(0, 1), y.repeat(class_logits.shape[0]))

@@ -1,4 +1,7 @@
 """The β-Variational Classifier (§3, §5): All-CNN encoder → z ∈ R^100 → mirrored decoder and MLP classifier."""
+import contextlib
+from typing import NamedTuple
+
 import torch
 from torch import nn
 
@@ -16,10 +19,23 @@ def upconv(c_in: int, c_out: int, bn: bool = True) -> nn.Sequential:
                          *([nn.BatchNorm2d(c_out)] if bn else []), nn.ReLU(inplace=True))
 
 
+class Readout(NamedTuple):
+    """What the model says about x, all from z = mu(x): the code, the class logits and the reconstruction."""
+    mu: torch.Tensor  # (B, latent_dim)
+    logits: torch.Tensor  # (B, 10)
+    recon: torch.Tensor  # (B, 1, 28, 28) the decoder's mean image, in [0, 1]
+    recon_logits: torch.Tensor  # (B, 1, 28, 28) its Bernoulli logits, for the likelihood −log p(x|z)
+
+    @property
+    def probs(self) -> torch.Tensor:
+        return self.logits.softmax(-1)
+
+
 class BetaVAC(nn.Module):
     def __init__(self, cfg: Config):
         super().__init__()
-        w1, w2, bn, d = cfg.width1, cfg.width2, cfg.batchnorm, cfg.latent_dim
+        shape = cfg.shape
+        w1, w2, bn, d = shape.width1, shape.width2, shape.batchnorm, shape.latent_dim
         self.cfg = cfg
         # All-CNN adapted to 28×28×1 (padding keeps sizes: 28 → 14 → 7).
         self.encoder = nn.Sequential(
@@ -35,8 +51,8 @@ class BetaVAC(nn.Module):
             conv(w2, w2, bn=bn), conv(w2, w1, bn=bn), upconv(w1, w1, bn=bn),
             conv(w1, w1, bn=bn), nn.Conv2d(w1, 1, 3, padding=1))  # Bernoulli logits
         self.classifier = nn.Sequential(
-            nn.Linear(d, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(),
-            nn.Linear(cfg.hidden, 10))
+            nn.Linear(d, shape.hidden), nn.ReLU(), nn.Linear(shape.hidden, shape.hidden), nn.ReLU(),
+            nn.Linear(shape.hidden, 10))
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, 1, 28, 28) in [0, 1] → mu, logvar, each (B, latent_dim)."""
@@ -52,12 +68,21 @@ class BetaVAC(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """z (..., latent_dim) → Bernoulli logits (..., 1, 28, 28)."""
         lead = z.shape[:-1]
-        h = self.from_z(z.reshape(-1, z.shape[-1])).view(-1, self.cfg.width2, 7, 7)
+        h = self.from_z(z.reshape(-1, z.shape[-1])).view(-1, self.cfg.shape.width2, 7, 7)
         return self.decoder(h).view(*lead, 1, 28, 28)
 
     # At test and attack time the classifier and decoder read z = mu(x), not a sample: a sampled z would
     # make the output random, so an attack would follow a noisy gradient (and our robustness figures
     # would flatter the model through gradient obfuscation) and a prediction would change between calls.
+    def forward(self, x: torch.Tensor) -> Readout:
+        """The readout of x (B, 1, 28, 28) in [0, 1]: one encoder pass, then the classifier and the decoder,
+        both from z = mu(x). In training mode it still reads mu (training samples z itself, train.train_step),
+        but BatchNorm then normalises with the batch's statistics and updates its running ones: call it in
+        eval mode (eval_mode) to read a trained model."""
+        mu, _ = self.encode(x)
+        recon_logits = self.decode(mu)
+        return Readout(mu, self.classifier(mu), torch.sigmoid(recon_logits), recon_logits)
+
     def classify(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits (B, 10) from z = mu(x)."""
         return self.classifier(self.encode(x)[0])
@@ -67,6 +92,32 @@ class BetaVAC(nn.Module):
         return torch.sigmoid(self.decode(self.encode(x)[0]))
 
 
-def reconstruction_error(model: BetaVAC, x: torch.Tensor) -> torch.Tensor:
-    """ℓ2 distance ‖x − reconstruct(x)‖₂ per image, (B,)."""
-    return (x - model.reconstruct(x)).flatten(1).norm(dim=1)
+def reconstruction_error(model: BetaVAC, x: torch.Tensor, recon: torch.Tensor | None = None) -> torch.Tensor:
+    """ℓ2 distance ‖x − reconstruct(x)‖₂ per image, (B,); recon: the reconstruction when already at hand."""
+    return (x - (model.reconstruct(x) if recon is None else recon)).flatten(1).norm(dim=1)
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module):
+    """Eval mode inside, the caller's mode restored after. BatchNorm then uses its running statistics,
+    so each sample's result does not depend on the rest of the batch."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+class Classify(nn.Module):
+    """model.classify as a forward(): the interface peer attack libraries (torchattacks) expect. Built in eval
+    mode: torchattacks restores the wrapper's mode after each attack, and a new Module is in training mode
+    (BatchNorm would then use batch statistics and update its running ones)."""
+
+    def __init__(self, model: BetaVAC):
+        super().__init__()
+        self.model = model
+        self.eval()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.classify(x)

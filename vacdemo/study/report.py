@@ -11,10 +11,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .data import CLASS_NAMES
+from ..config import Config, flat
+from ..data import CLASS_NAMES
+from ..errors import SettingsError
+from ..images import gray_png
+from ..paper import BEST_CAPACITY, DETECTION, L1, ROBUST, TABLE_EPS
 from .findings import claims, load_measurements, rows_for, select
-from .images import gray_png
-from .paper import BEST_CAPACITY, DETECTION, L1, ROBUST, TABLE_EPS
 
 COLOURS = ["#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#B07AA1", "#9C755F"]
 PANELS = [("re_adv", "mean reconstruction error"), ("robust_accuracy", "robust accuracy"),
@@ -134,7 +136,7 @@ def run_blocks(info: dict, judges: dict, measurements: list) -> list[tuple]:
     calls = info.get("invocations", [])
     last = calls[-1] if calls else {}
     metas = [m for m, _ in measurements]
-    cfgs = [m["config"] for m in metas]
+    cfgs = [flat(Config.from_dict(m["config"])) for m in metas]
     train_s = sum(m["training"].get("final", {}).get("wall_s", 0) for m in metas)
     measure_s = sum(m["wall_s"] for m in metas)
     lines = [["command", "; ".join(f"`{c['command']}`" for c in calls) or "?"],
@@ -216,7 +218,7 @@ def write_report(work: Path, out: Path, stem: str = "reproduce") -> list[Path]:
     """Read every measurement under work; write out/stem.md, .html, .csv and the Fig. 5 PNGs."""
     measurements = load_measurements(work)
     if not measurements:
-        raise ValueError(f"no measurements under {work}: run `python -m vacdemo reproduce` without --report-only first")
+        raise SettingsError(f"no measurements under {work}: run `python -m vacdemo reproduce` without --report-only first")
     info = json.loads((work / "run.json").read_text()) if (work / "run.json").exists() else {}
     judges = {p.parent.name.removeprefix("judge-"): json.loads(p.read_text()) for p in sorted(work.glob("judge-*/judge.json"))}
     rows = [r for meta, t in measurements for r in rows_for(meta, t)]

@@ -16,14 +16,14 @@ import torch
 from safetensors.torch import save_file
 from tqdm import tqdm
 
-from .checkpoint import WEIGHTS, load_checkpoint, save_checkpoint
-from .config import Config, preset
-from .data import Split, load_split
-from .device import describe_device, pick_device
+from ..checkpoint import WEIGHTS, load_checkpoint, save_checkpoint
+from ..config import Config, preset
+from ..data import Split, load_split
+from ..device import describe_device, pick_device
+from ..paper import BEST_CAPACITY, FIGURE_EPS_MAX, L1, TABLE_EPS
+from ..train import train
 from .judge import JUDGE_EPOCHS, load_judge, save_judge, train_judge
 from .measure import measure
-from .paper import BEST_CAPACITY, FIGURE_EPS_MAX, L1, TABLE_EPS
-from .train import train
 
 MEASURE = "measure"  # measure.safetensors (tensors) + measure.json (settings, detector, training metrics)
 
@@ -74,7 +74,7 @@ def scaled_config(name: str, run: Run, epochs: int | None) -> Config:
     r = epochs / cfg.epochs
     milestones = tuple(sorted({max(1, round(m * r)) for m in cfg.milestones} - {epochs}))
     return replace(cfg, epochs=epochs, milestones=tuple(m for m in milestones if m < epochs),
-                   capacity_ramp_epochs=cfg.capacity_ramp_epochs * r)
+                   capacity_ramp_epochs=cfg.capacity_ramp_epochs * r, beta_ramp_epochs=cfg.beta_ramp_epochs * r)
 
 
 def to_device(split: Split, device: torch.device) -> Split:
@@ -89,7 +89,7 @@ def measured(folder: Path, s: Settings, grid: list[float], cfg: Config, n: int) 
         return False
     meta = json.loads(path.read_text())
     return (meta.get("n_fit"), meta.get("steps"), meta.get("eps"), meta.get("n_test_asked")) == \
-        (s.n_fit, s.steps, grid, s.n_test) and meta.get("config") == json.loads(json.dumps(cfg.to_dict())) and \
+        (s.n_fit, s.steps, grid, s.n_test) and Config.from_dict(meta.get("config", {})) == cfg and \
         meta.get("training", {}).get("train_images") == n
 
 

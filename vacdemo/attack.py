@@ -1,14 +1,16 @@
 """Projected gradient descent on the β-VAC's classifier: paper Algorithm 2 (Madry et al., 2018)."""
-import contextlib
-
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .device import autocast
+from .errors import SettingsError
 from .fold import attack_view
-from .model import BetaVAC
+from .model import BetaVAC, eval_mode
 
 NORMS = ("inf", "2")
+# The largest meaningful ε per norm: beyond it the ball holds the whole [0, 1]^784 cube (ℓ∞: 1; ℓ2: √784 = 28).
+EPS_LIMIT = {"inf": 1.0, "2": 28.0}
 LOSSES = ("ce", "margin")
 
 
@@ -27,13 +29,23 @@ def attack_objective(logits, y, target, loss: str) -> torch.Tensor:
     return -margin(logits, target) if target is not None else margin(logits, y)
 
 
+def default_alpha(eps, steps: int, norm: str):
+    """The step size when none is given, with eps's type (a number, a numpy array or a tensor). ℓ∞: the paper's
+    0.01. ℓ2: 2.5·ε/steps (Madry et al.'s rule), at least 1e-6: a fixed 0.01 would travel at most 0.4 in 40
+    steps, far inside an ℓ2 ball of radius 1 or more, while this lets every ε reach its rim."""
+    if norm == "inf":
+        return eps * 0 + 0.01
+    alpha = 2.5 * eps / steps
+    return alpha.clamp(min=1e-6) if isinstance(alpha, torch.Tensor) else np.maximum(alpha, 1e-6)
+
+
 def per_sample(v, x: torch.Tensor, name: str) -> torch.Tensor:
     """A scalar or (B,) tensor → (B, 1, 1, 1) on x's device, checked to be finite and ≥ 0."""
     v = torch.as_tensor(v, dtype=x.dtype, device=x.device)
     if v.dim() > 1 or (v.dim() == 1 and len(v) != len(x)):
-        raise ValueError(f"{name} must be a number or a ({len(x)},) tensor, got shape {tuple(v.shape)}")
+        raise SettingsError(f"{name} must be a number or a ({len(x)},) tensor, got shape {tuple(v.shape)}")
     if not torch.all(torch.isfinite(v) & (v >= 0)):
-        raise ValueError(f"{name} must be finite and ≥ 0, got {v.tolist()}")
+        raise SettingsError(f"{name} must be finite and ≥ 0, got {v.tolist()}")
     return v.expand(len(x)).view(-1, 1, 1, 1)
 
 
@@ -62,33 +74,21 @@ def random_point(x, eps, norm: str) -> torch.Tensor:
     return (x + delta).clamp(0, 1)
 
 
-@contextlib.contextmanager
-def eval_mode(model: torch.nn.Module):
-    """Eval mode inside, the caller's mode restored after. BatchNorm then uses its running statistics,
-    so each sample's result does not depend on the rest of the batch."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was_training)
-
-
 def check_inputs(x, y, norm, loss, steps, target):
     if norm not in NORMS:
-        raise ValueError(f"norm must be one of {NORMS}, not {norm!r}")
+        raise SettingsError(f"norm must be one of {NORMS}, not {norm!r}")
     if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {LOSSES}, not {loss!r}")
+        raise SettingsError(f"loss must be one of {LOSSES}, not {loss!r}")
     if not (isinstance(steps, int) and steps >= 0):
-        raise ValueError(f"steps must be an integer ≥ 0, not {steps!r}")
+        raise SettingsError(f"steps must be an integer ≥ 0, not {steps!r}")
     if x.dim() != 4 or x.shape[1:] != (1, 28, 28):
-        raise ValueError(f"x must have shape (B, 1, 28, 28), not {tuple(x.shape)}")
+        raise SettingsError(f"x must have shape (B, 1, 28, 28), not {tuple(x.shape)}")
     if x.numel() and (x.min() < 0 or x.max() > 1):
-        raise ValueError(f"x must lie in [0, 1], got [{x.min().item():.3g}, {x.max().item():.3g}]")
+        raise SettingsError(f"x must lie in [0, 1], got [{x.min().item():.3g}, {x.max().item():.3g}]")
     if y.shape != (len(x),):
-        raise ValueError(f"y must have shape ({len(x)},), not {tuple(y.shape)}")
+        raise SettingsError(f"y must have shape ({len(x)},), not {tuple(y.shape)}")
     if target is not None and not torch.all((target >= 0) & (target < 10)):
-        raise ValueError(f"target classes must lie in 0 … 9, got {target.unique().tolist()}")
+        raise SettingsError(f"target classes must lie in 0 … 9, got {target.unique().tolist()}")
 
 
 def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, steps: int = 40,
@@ -113,7 +113,7 @@ def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, st
     if target is not None:
         target = torch.as_tensor(target, device=x.device).long()
         if target.dim() > 1 or (target.dim() == 1 and len(target) != len(x)):
-            raise ValueError(f"target must be a class or a ({len(x)},) tensor, not shape {tuple(target.shape)}")
+            raise SettingsError(f"target must be a class or a ({len(x)},) tensor, not shape {tuple(target.shape)}")
         target = target.expand(len(x))
     check_inputs(x, y, norm, loss, steps, target)
     eps, alpha = per_sample(eps, x, "eps"), per_sample(alpha, x, "alpha")

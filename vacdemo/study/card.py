@@ -3,17 +3,16 @@
 Everything between the card's markers is rewritten; the prose around it is left as it is.
 """
 import time
-from dataclasses import fields
 
 import torch
 
-from .config import Config, preset
-from .data import Split
-from .detector import Detector
-from .evaluate import evaluate
-from .evaluate_attacks import PAPER_EPS, attack_table
-from .model import BetaVAC
-from .paper import BEST_CAPACITY, DETECTION, ROBUST
+from ..config import flat, preset
+from ..data import Split
+from ..detector import Detector
+from ..evaluate import evaluate
+from ..evaluate_attacks import attack_table
+from ..model import BetaVAC
+from ..paper import BEST_CAPACITY, DETECTION, ROBUST, TABLE_EPS
 
 BEGIN, END = "<!-- card:begin (python -m vacdemo card writes what follows) -->", "<!-- card:end -->"
 
@@ -31,8 +30,8 @@ def train_command(model: BetaVAC) -> str:
         return final["command"]
     cfg, name = model.cfg, model.meta["metrics"].get("preset", "fast")
     base = preset(name, dataset=cfg.dataset)
-    sets = [f"--set {f.name}={','.join(map(str, v)) if isinstance(v, tuple) else v}"
-            for f in fields(Config) if (v := getattr(cfg, f.name)) != getattr(base, f.name)]
+    ours, theirs = flat(cfg), flat(base)
+    sets = [f"--set {k}={','.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in ours.items() if v != theirs[k]]
     return " ".join([f"python -m vacdemo train --dataset {cfg.dataset} --preset {name}", *sets])
 
 
@@ -42,7 +41,7 @@ def card_section(model: BetaVAC, detector: Detector, test: Split, n: int) -> str
     final = model.meta["metrics"].get("final", {})
     start = time.perf_counter()
     clean = evaluate(model, test, torch.device("cpu"))["accuracy"]
-    rows = attack_table(model, detector, test, PAPER_EPS[name], n=n, adaptive=True)
+    rows = attack_table(model, detector, test, TABLE_EPS[name], n=n, adaptive=True)
     wall = time.perf_counter() - start
     paper = PAPER[name]
     params = sum(p.numel() for p in model.parameters())
@@ -52,7 +51,7 @@ def card_section(model: BetaVAC, detector: Detector, test: Split, n: int) -> str
         f"- **Made by** `{train_command(model)}` on {final.get('device', '?')}"
         f"{' with ' + str(final['threads']) + ' threads' if 'threads' in final else ''}: train loop "
         f"{final.get('wall_s', float('nan')):.0f} s, code {model.meta.get('code_version', '?')}.",
-        f"- **Model**: widths {cfg.width1}/{cfg.width2} ({params / 1e6:.2f} M parameters; the paper's 96/192 has 5.9 M), "
+        f"- **Model**: widths {cfg.shape.width1}/{cfg.shape.width2} ({params / 1e6:.2f} M parameters; the paper's 96/192 has 5.9 M), "
         f"C = {cfg.capacity:g} (nats per latent dimension), β = {cfg.beta:g}, {cfg.epochs} epochs, batch {cfg.batch_size}.",
         f"- **Clean test accuracy**: **{clean:.2%}** on the full test set ({len(test):,} images); the paper's: "
         f"{paper['robust'][0]:.1%} ({paper['source']}).",

@@ -2,18 +2,18 @@
 
 Per test image and ε: the classifier's answer under PGD, the reconstruction error (RE) and the judge's
 reading of the reconstruction; plus the RE detector fitted on training-set adversarials (§6.1). The
-report (vacdemo.report) turns these into robust accuracy, detection accuracy and the Fig. 5 share, so
+report (vacdemo.study.report) turns these into robust accuracy, detection accuracy and the Fig. 5 share, so
 the numbers can be recomputed without attacking again.
 """
 import time
 
 import torch
 
-from .data import Split
-from .evaluate_attacks import batched, fit_on_training, step_size
+from ..attack import default_alpha, pgd
+from ..data import Split
+from ..evaluate_attacks import batched, fit_on_training
+from ..model import BetaVAC, reconstruction_error
 from .judge import judge_labels
-from .model import BetaVAC
-from .pgd import pgd
 
 
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
@@ -23,13 +23,12 @@ def to_uint8(x: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def read(model: BetaVAC, judge, x: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, ...]:
-    """pred (N,), RE (N,), the judge's class of the reconstruction (N,) and the reconstruction itself: the
-    same math as model.classify, reconstruct and reconstruction_error, from one encoder pass."""
+    """pred (N,), RE (N,), the judge's class of the reconstruction (N,) and the reconstruction itself, from
+    one readout per batch."""
     def one(s):
-        mu, _ = model.encode(x[s])
-        recon = torch.sigmoid(model.decode(mu))
-        return (model.classifier(mu).argmax(1), (x[s] - recon).flatten(1).norm(dim=1),
-                judge_labels(judge, recon), recon)
+        read = model(x[s])
+        return (read.logits.argmax(1), reconstruction_error(model, x[s], read.recon),
+                judge_labels(judge, read.recon), read.recon)
     return batched(one, len(x), batch_size)
 
 
@@ -46,7 +45,7 @@ def measure(model: BetaVAC, judge, train: Split, test: Split, eps_grid: list[flo
     per_eps = {"pred_adv": [], "re_adv": [], "judge_adv": []}
     fig_i = min(range(len(eps_grid)), key=lambda i: abs(eps_grid[i] - fig_eps))
     for i, eps in enumerate(eps_grid):
-        alpha = step_size(eps, steps, "inf")
+        alpha = default_alpha(eps, steps, "inf")
         x_adv = batched(lambda s: pgd(model, x[s], y[s], eps=eps, alpha=alpha, steps=steps), len(x), batch_size)
         pred_adv, re_adv, judged_adv, recon_adv = read(model, judge, x_adv, batch_size)
         for k, v in zip(per_eps, (pred_adv, re_adv, judged_adv)):
@@ -57,7 +56,7 @@ def measure(model: BetaVAC, judge, train: Split, test: Split, eps_grid: list[flo
                        fig_recon=to_uint8(recon_adv[hit]))
     out.update({k: torch.stack(v) for k, v in per_eps.items()})  # (len(eps_grid), n_test)
     out = {k: v.cpu().contiguous() for k, v in out.items()}
-    meta = {"eps": list(eps_grid), "n_test": len(x), "n_fit": n_fit, "steps": steps, "alpha": step_size(0, steps, "inf"),
+    meta = {"eps": list(eps_grid), "n_test": len(x), "n_fit": n_fit, "steps": steps, "alpha": default_alpha(0.0, steps, "inf"),
             "fig_eps": eps_grid[fig_i], "detector": {"coef": detector.coef, "intercept": detector.intercept,
                                                      "meta": detector.meta},
             "wall_s": round(time.perf_counter() - start, 1)}

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from .data import Split
+from ..data import Split
 
 WEIGHTS, META = "judge.safetensors", "judge.json"
 JUDGE_EPOCHS = 3

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
-from .detector import Detector, detection_metrics
-from .paper import BEST_CAPACITY
+from ..detector import Detector, detection_metrics
+from ..paper import BEST_CAPACITY
 
 MARGIN = 0.05  # a difference in accuracy smaller than this is "no change" (±1.6 points is 1 s.e. at n = 1000)
 NOT_ROBUST = 0.2  # "not robust": at the largest ε, robust accuracy below this share of clean accuracy
