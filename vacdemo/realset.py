@@ -1,0 +1,38 @@
+"""The real-picture set: digits (and garments) from sources outside MNIST, read through preprocess_image as
+an upload is. Each kind is a folder of pictures named <label>_<n>.<ext> under realset/<dataset>/ (made by
+scripts/make_realset.py); the model card reports the accuracy per kind."""
+from pathlib import Path
+
+import torch
+
+from .errors import SettingsError
+from .model import BetaVAC, eval_mode
+from .preprocess import preprocess_image
+
+REALSET = Path(__file__).resolve().parent.parent / "realset"
+
+
+def load_realset(dataset: str, root: Path = REALSET) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """{kind: (x (N, 1, 28, 28) prepared as uploads are, labels (N,))}, kinds in name order."""
+    folder = Path(root) / dataset
+    if not folder.is_dir():
+        raise SettingsError(f"no real-picture set for {dataset!r} under {folder}: scripts/make_realset.py builds it")
+    out = {}
+    for kind in sorted(p for p in folder.iterdir() if p.is_dir()):
+        files = sorted(kind.iterdir())
+        x = torch.stack([preprocess_image(f.read_bytes(), dataset) for f in files])
+        out[kind.name] = (x, torch.tensor([int(f.stem.split("_")[0]) for f in files]))
+    return out
+
+
+@torch.no_grad()
+def realset_accuracy(model: BetaVAC, dataset: str, root: Path = REALSET) -> dict[str, dict]:
+    """{kind: {"accuracy", "correct", "n"}} and an "all" row over every picture."""
+    rows, hits, total = {}, 0, 0
+    with eval_mode(model):
+        for kind, (x, y) in load_realset(dataset, root).items():
+            correct = int((model.classify(x).argmax(1) == y).sum())
+            rows[kind] = {"accuracy": correct / len(y), "correct": correct, "n": len(y)}
+            hits, total = hits + correct, total + len(y)
+    rows["all"] = {"accuracy": hits / total, "correct": hits, "n": total}
+    return rows
