@@ -1,15 +1,19 @@
 """vacdemo's lab: pick, draw or upload an input, move ε, and watch PGD fool a β-VAC while its decoder and
 its reconstruction-error detector look on. A thin shell: *_ui() read controls, cached package calls do the
 math, render_*() draw."""
+import hashlib
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 import torch
+from streamlit.errors import StreamlitAPIException
 from streamlit_drawable_canvas import st_canvas
 
-from ui import figures, inline, svg
+from ui import inline, scatter, svg
 from vacdemo import CLASS_NAMES, CheckpointError, Detector, DetectorError, load_pretrained
 from vacdemo.atlas import Atlas, load_atlas
 from vacdemo.checkpoint import PRETRAINED
@@ -23,6 +27,9 @@ DATASETS = {"mnist": "Digits (MNIST)", "fmnist": "Garments (Fashion-MNIST)"}
 SOURCES = {"gallery": "Gallery", "draw": "Draw", "upload": "Upload"}
 NORMS = {"inf": "ℓ∞ (the paper's)", "2": "ℓ2"}
 Q = "query-params"  # every control is bound to the URL, so a link reopens the exact setup
+SPEEDS = {"slow": 0.7, "normal": 0.35, "fast": 0.12}  # Play: seconds per ε
+SLOW_S = 5.0  # an attack expected to take longer than this says so before it runs
+REPORT_URL = "app/static/reproduce.html"  # reports/reproduce.html, served by Streamlit (static/ is a link to it)
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,7 @@ class Lab:
     model: torch.nn.Module
     detector: Detector
     gallery: Gallery
+    gallery_right: np.ndarray  # (N,) bool: the model reads the gallery image right at ε = 0
     atlas: Atlas
     device: torch.device
 
@@ -45,19 +53,48 @@ def configure_torch() -> int:
 @st.cache_resource(show_spinner="Loading the model …")
 def load_lab(name: str) -> Lab:
     device = pick_device("auto")
-    # input gradients only (frozen weights); channels_last: measured ~15 % faster PGD on the CPU
-    model = load_pretrained(name).to(device, memory_format=torch.channels_last).requires_grad_(False)
+    # input gradients only (frozen weights); load_checkpoint already gave float32 in channels_last
+    model = load_pretrained(name).to(device).requires_grad_(False)
     folder = PRETRAINED / name
-    return Lab(model, Detector.load(folder / "detector_inf.json"), load_gallery(folder), load_atlas(folder), device)
+    gallery = load_gallery(folder)
+    with torch.no_grad():
+        pred = model.classify(torch.stack([gallery.image(i) for i in range(len(gallery))]).to(device)).argmax(1)
+    right = (pred.cpu() == gallery.labels).numpy()
+    return Lab(model, Detector.load(folder / "detector_inf.json"), gallery, right, load_atlas(folder), device)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@st.cache_data(show_spinner=False)
+def latent_background(name: str) -> tuple[str, tuple]:
+    """The latent map's test codes as a PNG data URI, and the map's bounds: drawn once per data set."""
+    atlas = load_lab(name).atlas
+    box = scatter.bounds(atlas.codes.numpy())
+    return inline.data_uri(scatter.scatter_png(atlas.codes.numpy(), atlas.labels.numpy(), box, svg.WIDTH)), box
+
+
+@st.cache_resource
+def sweep_cache() -> tuple[OrderedDict, threading.Lock]:
+    """Sweeps shared by every session: (image, settings) → Sweep, the 256 most recent. Not st.cache_data, which
+    cannot replay a progress bar drawn from inside the cached call. The page never mutates a Sweep."""
+    return OrderedDict(), threading.Lock()
+
+
 def attack(name: str, x: np.ndarray, y: int | None, norm: str, steps: int, alpha: float | None,
-           target: int | None, adaptive: bool) -> Sweep:
+           target: int | None, adaptive: bool, on_step=None) -> Sweep:
     """PGD at every ε of the data set's grid, in one batched call; cached by image and settings."""
+    cache, lock = sweep_cache()
+    key = (name, hashlib.sha1(x.tobytes()).hexdigest(), y, norm, steps, alpha, target, adaptive)
+    with lock:
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
     lab = load_lab(name)
-    return sweep(lab.model, lab.detector, torch.from_numpy(x), y, eps_grid(name, norm), steps=steps, alpha=alpha,
-                 norm=norm, target=target, adaptive=adaptive, device=lab.device)
+    s = sweep(lab.model, lab.detector, torch.from_numpy(x), y, eps_grid(name, norm), steps=steps, alpha=alpha,
+              norm=norm, target=target, adaptive=adaptive, device=lab.device, on_step=on_step)
+    with lock:
+        cache[key] = s
+        while len(cache) > 256:
+            cache.popitem(last=False)
+    return s
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -70,10 +107,33 @@ def dataset_ui() -> str:
     return st.sidebar.radio("Data set", list(DATASETS), format_func=DATASETS.get, key="data", bind=Q)
 
 
-def pick_random(lab: Lab) -> None:
+def samples_of(lab: Lab, cls: int) -> list[int]:
+    """Gallery positions of a class, those the model reads right first: sample 1 is never wrong from the start."""
+    pos = lab.gallery.of_class(cls)
+    return sorted(pos, key=lambda i: not lab.gallery_right[i])
+
+
+def pick_random(lab: Lab, name: str) -> None:
     i = int(np.random.default_rng().integers(len(lab.gallery)))
-    st.session_state.cls = int(lab.gallery.labels[i])
-    st.session_state.sample = lab.gallery.of_class(int(lab.gallery.labels[i])).index(i) + 1
+    c = int(lab.gallery.labels[i])
+    st.session_state[f"cls_{name}"] = c
+    st.session_state[f"sample_{name}"] = samples_of(lab, c).index(i) + 1
+
+
+def redraw_canvas(name: str, start: dict | None) -> None:
+    """A fresh canvas (a new key) that starts from `start` (fabric.js JSON) or blank."""
+    st.session_state[f"canvas_start_{name}"] = start
+    st.session_state[f"canvas_version_{name}"] = st.session_state.get(f"canvas_version_{name}", 0) + 1
+
+
+def undo_stroke(name: str) -> None:
+    drawing = st.session_state.get(f"canvas_json_{name}") or {}
+    objects = drawing.get("objects", [])
+    redraw_canvas(name, {**drawing, "objects": objects[:-1]} if len(objects) > 1 else None)
+
+
+def clear_canvas(name: str) -> None:
+    redraw_canvas(name, None)
 
 
 def input_ui(lab: Lab, name: str) -> tuple[np.ndarray | None, int | None, str]:
@@ -81,35 +141,48 @@ def input_ui(lab: Lab, name: str) -> tuple[np.ndarray | None, int | None, str]:
     names = CLASS_NAMES[name]
     source = st.sidebar.radio("Input", list(SOURCES), format_func=SOURCES.get, key="source", horizontal=True, bind=Q)
     if source == "gallery":
-        cls = st.sidebar.selectbox("Class", range(10), format_func=lambda c: names[c], key="cls", bind=Q)
-        pos = lab.gallery.of_class(cls)
-        sample = st.sidebar.slider("Sample", 1, len(pos), key="sample", bind=Q)
-        st.sidebar.button("Random test image", icon=":material/shuffle:", on_click=pick_random, args=(lab,))
+        # keys per data set: a digit's class never shows above a garment, and a link reopens the same image
+        cls = st.sidebar.selectbox("Class", range(10), format_func=lambda c: names[c], key=f"cls_{name}", bind=Q)
+        pos = samples_of(lab, cls)
+        sample = st.sidebar.slider("Sample", 1, len(pos), key=f"sample_{name}", bind=Q)
+        st.sidebar.button("Random test image", icon=":material/shuffle:", on_click=pick_random, args=(lab, name))
         i = pos[min(sample, len(pos)) - 1]
-        return lab.gallery.image(i).numpy(), cls, f"test image #{int(lab.gallery.indices[i])} ({names[cls]})"
+        wrong = "" if lab.gallery_right[i] else ", misread by the model already at ε = 0"
+        if not lab.gallery_right[i]:
+            st.sidebar.caption(f"Samples {len(pos) - int((~lab.gallery_right[pos]).sum()) + 1}–{len(pos)} of this "
+                               "class are misread by the model even without an attack.")
+        return lab.gallery.image(i).numpy(), cls, f"test image #{int(lab.gallery.indices[i])} ({names[cls]}{wrong})"
     if source == "draw":
         thing = "digit" if name == "mnist" else "garment"
-        st.write("")  # room for the canvas's toolbar, which floats above it
         left, right = st.columns([1, 2])
+        version = st.session_state.get(f"canvas_version_{name}", 0)
         with left:  # in the main area, not the sidebar: on a phone the sidebar is folded away
             canvas = st_canvas(stroke_width=18 if name == "mnist" else 28, stroke_color="#FFFFFF",
                                background_color="#000000", height=252, width=252, drawing_mode="freedraw",
-                               return_image_data=True, key=f"canvas_{name}")
-        right.markdown(f"**Draw a {thing}** with the mouse or a finger, large and in the middle. The toolbar "
-                       "above the canvas undoes, redoes and clears. Each stroke re-runs the attack.")
+                               initial_drawing=st.session_state.get(f"canvas_start_{name}"),
+                               return_image_data=True, key=f"canvas_{name}_{version}")
+            st.session_state[f"canvas_json_{name}"] = canvas.json_data
+            b1, b2 = st.columns(2)  # always visible and finger-sized: the canvas's own toolbar shows on hover only
+            b1.button("Undo", icon=":material/undo:", key="canvas_undo", on_click=undo_stroke, args=(name,),
+                      width="stretch")
+            b2.button("Clear", icon=":material/delete:", key="canvas_clear", on_click=clear_canvas, args=(name,),
+                      width="stretch")
+        right.markdown(f"**Draw a {thing}** with the mouse or a finger, large and in the middle. **Undo** takes "
+                       "back the last stroke, **Clear** starts again. Each stroke re-runs the attack.")
         if not (canvas.json_data or {}).get("objects"):
-            right.info(f"✏️ Draw a {thing} on the canvas.")
+            right.info(f"Draw a {thing} on the canvas.", icon=":material/draw:")
             return None, None, "drawing"
         data, what = canvas.image_bytes, "your drawing"
         if data is None:  # the canvas has strokes but has not sent its picture yet
-            right.info("✏️ One moment: the drawing is on its way.")
+            right.info("One moment: the drawing is on its way.", icon=":material/draw:")
             return None, None, what
     else:
         up = st.sidebar.file_uploader("An image: PNG, JPEG, GIF, BMP or WebP, at most 5 MB",
                                       type=["png", "jpg", "jpeg", "gif", "bmp", "webp"],
                                       key=f"upload_{name}")
         if up is None:
-            st.info("⬆️ Upload a picture of a " + ("digit" if name == "mnist" else "garment") + " in the sidebar.")
+            st.info("Upload a picture of a " + ("digit" if name == "mnist" else "garment") + " in the sidebar.",
+                    icon=":material/upload:")
             return None, None, "upload"
         data, what = up.getvalue(), "`" + up.name.replace("`", "'") + "`"  # as code: a name is not markdown
     try:
@@ -130,7 +203,7 @@ def attack_ui(name: str, y: int | None) -> dict:
     target = None
     if mode == "targeted":
         target = sb.selectbox("Turn it into", range(10), index=None, format_func=lambda c: CLASS_NAMES[name][c],
-                              key="target", bind=Q, placeholder="choose a class")
+                              key=f"target_{name}", bind=Q, placeholder="choose a class")
         if target is not None and target == y:
             sb.warning("That is already its class: choose another.")
             target = None
@@ -142,37 +215,78 @@ def attack_ui(name: str, y: int | None) -> dict:
                                             bind=Q)
         reach, top = steps * (alpha or 0.01), eps_grid(name, norm)[-1]
         if norm == "inf" and reach < top:
-            st.caption(f"⚠️ {steps} steps of {alpha or 0.01:g} move each pixel at most {reach:.3f}, less than the "
+            st.caption(f":material/warning: {steps} steps of {alpha or 0.01:g} move each pixel at most {reach:.3f}, less than the "
                        f"largest ε ({top:g}): larger ε then give the same result.")
     return dict(norm=norm, steps=steps, alpha=alpha, target=target, adaptive=mode == "evade the detector",
                 targeted=mode == "targeted")
 
 
 # ---------------------------------------------------------------- drawing: no math, only what a Sweep holds
-def headline(s: Sweep, k: int, names: list[str], tau: float) -> None:
+def grey_levels(eps: float) -> int:
+    """ε on [0, 1] pixels in the 0–255 grey levels a student knows from image editors."""
+    return int(round(eps * 255))
+
+
+def change_words(s: Sweep, k: int, norm: str) -> str:
+    """How big the change is, in words."""
+    if norm == "inf":
+        return f"Each pixel changed by at most {grey_levels(s.eps[k])} of 255 grey levels (ε = {s.eps[k]:.3f})"
+    delta, _ = s.perturbation(k, norm)
+    return (f"The picture changed by a total length of {s.eps[k]:.2f} (ℓ2, ε = {s.eps[k]:.3f}); its most changed "
+            f"pixel by {grey_levels(float(np.abs(delta).max()))} of 255 grey levels")
+
+
+def alarm_words(s: Sweep, k: int, tau: float) -> str:
+    if s.flagged[k]:
+        return f"Alarm on: the redrawn image differs by {s.re[k]:.2f}, above the limit {tau:.2f}."
+    return f"Alarm off: the redrawn image differs by {s.re[k]:.2f}, under the limit {tau:.2f}."
+
+
+def headline(s: Sweep, k: int, names: list[str], tau: float, adaptive: bool) -> None:
+    """A sentence a 15-year-old reads first; the exact figures one click away."""
     before, after = s.pred[0], s.pred[k]
-    p = s.probs[k, after]
-    det = (f"the detector **flags** it (RE {s.re[k]:.2f} > τ = {tau:.2f}, score {s.score[k]:.2f})" if s.flagged[k] else
-           f"the detector does **not** flag it (RE {s.re[k]:.2f} ≤ τ = {tau:.2f}, score {s.score[k]:.2f})")
-    truth = f" (already wrong: it is a **{names[s.y]}**)" if s.wrong_from_start else ""
+    sure = f"{s.probs[k, after]:.0%} sure"
+    truth = f" It is really a **{names[s.y]}**: the model is wrong before any attack." if s.wrong_from_start else ""
+    alarm = alarm_words(s, k, tau)
     if k == 0:
-        st.info(f"ε = 0: the model says **{names[before]}** ({s.probs[0, before]:.0%}){truth}; {det}.")
+        st.info(f"No change yet (ε = 0): the model says **{names[before]}**, {sure}.{truth} {alarm}")
+    elif s.target is not None and after == s.target:
+        st.error(f"{change_words(s, k, s.norm)} → the model now says **{names[after]}**, as the attacker wanted, "
+                 f"{sure}. {alarm}")
     elif after != before:
-        st.error(f"ε = {s.eps[k]:.3f}: fooled, **{names[before]} → {names[after]}** ({p:.0%}){truth}; {det}.")
+        evaded = " The attacker slipped past the detector." if adaptive and not s.flagged[k] else ""
+        st.error(f"{change_words(s, k, s.norm)} → the model now says **{names[after]}**, {sure}. {alarm}{evaded}")
     else:
-        st.success(f"ε = {s.eps[k]:.3f}: still **{names[after]}** ({p:.0%}){truth}; {det}.")
+        goal = f", not yet {names[s.target]}" if s.target is not None else ""
+        st.success(f"{change_words(s, k, s.norm)}, and the model still says **{names[after]}**{goal}, {sure}. "
+                   f"{alarm}")
+    with st.expander("Exact figures", icon=":material/calculate:"):
+        st.markdown(f"ε = {s.eps[k]:.4f} (ℓ{'∞' if s.norm == 'inf' else '2'}) · prediction {names[after]} · "
+                    f"P = {s.probs[k, after]:.4f} · reconstruction error RE = ‖x − x̂‖₂ = {s.re[k]:.3f} "
+                    f"{'>' if s.flagged[k] else '≤'} τ = {tau:.3f} · detector score P(adversarial) = {s.score[k]:.3f}")
 
 
-def render_images(s: Sweep, k: int, names: list[str], norm: str) -> None:
+def render_images(s: Sweep, k: int, names: list[str], norm: str, size: int) -> None:
     delta, bound = s.perturbation(k, norm)
+    gain = 1 / bound if bound > 0 else 1.0
+    raw = np.clip(0.5 + delta, 0, 1)  # the change at its true size, mid-grey = no change
     st.html(inline.row([(gray_png(s.x_adv[0]), f"input: {names[s.pred[0]]}"),
-                        (diverging_png(delta, bound), f"perturbation x_adv − x (blue −{bound:.3f} … red +{bound:.3f})"),
-                        (gray_png(s.x_adv[k]), f"adversarial: {names[s.pred[k]]}"),
-                        (gray_png(s.recon[0]), "decoder's view of the input"),
-                        (gray_png(s.recon[k]), "decoder's view of the adversarial")], 140))
+                        (diverging_png(delta, bound), f"the change, amplified {gain:.0f}× (blue −, red +)"),
+                        (gray_png(raw), "the change at true size: can you see it?"),
+                        (gray_png(s.x_adv[k]), f"attacked: {names[s.pred[k]]}"),
+                        (gray_png(s.recon[0]), "the decoder redraws the input"),
+                        (gray_png(s.recon[k]), "the decoder redraws the attacked one")], size))
 
 
-def render_film(s: Sweep, names: list[str]) -> None:
+def film_strip(s: Sweep, k: int, names: list[str]) -> str:
+    flip = s.flip()
+    frames = sorted({*range(0, len(s.eps), 2), *([flip] if flip is not None else []), k})
+    items = [(gray_png(s.recon[j], 3), f"{'▶ ' if j == k else ''}{'⚑ ' if j == flip else ''}{s.eps[j]:.3f}: "
+              f"{names[s.pred[j]]}") for j in frames]
+    return inline.row(items, 52, caption_width=58, gap=5, highlight=frames.index(k))
+
+
+def render_film(s: Sweep, k: int, names: list[str]) -> None:
     flip = s.flip()
     if s.wrong_from_start:
         where = f"; the model is wrong already at ε = 0 (it is a {names[s.y]})"
@@ -180,28 +294,39 @@ def render_film(s: Sweep, names: list[str]) -> None:
         where = "; the prediction never flips on this grid"
     else:
         where = f"; the prediction flips at ε = {s.eps[flip]:.3f} (⚑)"
-    st.markdown("**Film strip**: the decoder's reconstruction as ε grows" + where)
-    frames = sorted({*range(0, len(s.eps), 2), *([flip] if flip is not None else [])})
-    st.html(inline.row([(gray_png(s.recon[j], 3), f"{'⚑ ' if j == flip else ''}{s.eps[j]:.3f}: {names[s.pred[j]]}")
-                        for j in frames], 52, caption_width=58, gap=5))
+    st.markdown("**Film strip**: the decoder's reconstruction as ε grows" + where + "; ▶ marks the current ε")
+    st.html(film_strip(s, k, names))
 
 
-def render_overview(lab: Lab, name: str, s: Sweep) -> None:
-    """Everything over the whole ε-grid: drawn once per input, not on each slider move."""
-    names = CLASS_NAMES[name]
-    render_film(s, names)
-    flip = s.flip()
-    st.plotly_chart(figures.curves(s.eps, s.probs[:, s.y], s.p_wrong, s.re, s.score,
-                                   None if flip is None else s.eps[flip], names[s.y], lab.detector.threshold))
-    st.plotly_chart(figures.latent_map(lab.atlas.codes.numpy(), lab.atlas.labels.numpy(), names,
-                                       lab.atlas.project(s.z), s.eps, flip))
+def render_curves(s: Sweep, k: int, names: list[str], tau: float) -> None:
+    wrong = int(np.delete(np.arange(10), s.y)[np.delete(s.probs[-1], s.y).argmax()])  # the top wrong class at the end
+    panels = [("classifier", [(s.probs[:, s.y], f"P({names[s.y]})", svg.CLEAN),
+                              (s.probs[:, wrong], f"P({names[wrong]})", svg.ADV)], None, 1.0),
+              ("reconstruction error", [(s.re, "RE", "#009E73")], tau, float(max(s.re.max(), tau) * 1.1)),
+              ("detector", [(s.score, "P(adversarial)", "#CC79A7")], 0.5, 1.0)]
+    st.html(inline.row([(svg.curves(s.eps, panels, k, s.flip()), "")], 810))
+
+
+def latent_note(s: Sweep, names: list[str]) -> str:
+    start, end = s.pred[0], s.pred[-1]
+    if end == start:
+        return f"The code stays among the {names[start]}s: the attack did not move it into another class."
+    return f"The code walks from the {names[start]}s toward the {names[end]}s as ε grows."
+
+
+def render_latent(lab: Lab, name: str, s: Sweep, k: int) -> None:
+    background, box = latent_background(name)
+    path = lab.atlas.project(s.z)
+    st.html(inline.row([(svg.latent_map(background, scatter.to_pixels(box, svg.WIDTH), path, k, s.flip(),
+                                        CLASS_NAMES[name], latent_note(s, CLASS_NAMES[name])), "")], svg.WIDTH + 190))
 
 
 def render_downloads(s: Sweep, k: int, names: list[str], name: str) -> None:
     c1, c2, c3 = st.columns([1, 1, 3])
     stem = f"{name}_adv_eps{s.eps[k]:.3f}"
-    c1.download_button("⬇ PNG (8-bit)", gray_png(s.x_adv[k], 1), f"{stem}.png", "image/png")
-    c2.download_button("⬇ .npy (float32)", npy_bytes(s.x_adv[k]), f"{stem}.npy", "application/octet-stream")
+    c1.download_button("PNG (8-bit)", gray_png(s.x_adv[k], 1), f"{stem}.png", "image/png", icon=":material/download:")
+    c2.download_button(".npy (float32)", npy_bytes(s.x_adv[k]), f"{stem}.npy", "application/octet-stream",
+                       icon=":material/download:")
     if k == 0 or s.pred[k] == s.pred[0]:
         note = "At this ε the attack does not change the prediction."
     elif s.pred_8bit[k] != s.pred[0]:
@@ -212,37 +337,78 @@ def render_downloads(s: Sweep, k: int, names: list[str], name: str) -> None:
     c3.caption(note)
 
 
-def render_panel(lab: Lab, name: str, s: Sweep, k: int, norm: str) -> None:
-    """The view at one ε."""
+def render_panel(lab: Lab, name: str, s: Sweep, k: int, norm: str, adaptive: bool, present: bool) -> None:
+    """The view at one ε: everything that shows the current ε is drawn here, as inline HTML/SVG."""
     names = CLASS_NAMES[name]
     tau = lab.detector.threshold
-    headline(s, k, names, tau)
-    render_images(s, k, names, norm)
-    lines = [(tau, "threshold", "black", True), (s.re[0], "clean", svg.CLEAN, False),
-             (s.re[k], "attacked", svg.ADV, False)]
+    headline(s, k, names, tau, adaptive)
+    if present:  # spot the difference: the pair, big
+        st.html(inline.row([(gray_png(s.x_adv[0], 10), f"before: {names[s.pred[0]]}"),
+                            (gray_png(s.x_adv[k], 10), f"after: {names[s.pred[k]]}")], 280))
+    render_images(s, k, names, norm, 180 if present else 120)
+    lines = [(tau, "limit", "black", True), (s.re[0], "clean", svg.CLEAN, False), (s.re[k], "attacked", svg.ADV, False)]
     st.html(inline.row([(svg.probability_bars(names, s.probs[0], s.probs[k]), ""),
                         (svg.error_histogram(*lab.atlas.re_histogram(), lines), "")], svg.WIDTH))
+    render_film(s, k, names)
+    render_curves(s, k, names, tau)
+    if not present:
+        render_latent(lab, name, s, k)
+
+
+def play_controls(key: str) -> float:
+    """Play / Pause and the speed; returns the seconds per frame."""
+    playing = st.session_state.get(f"playing_{key}", False)
+    c1, c2 = st.columns([1, 2])
+    label, icon = ("Pause", ":material/pause:") if playing else ("Play", ":material/play_arrow:")
+    c1.button(label, icon=icon, key=f"play_{key}", on_click=toggle_play, args=(key,),
+              help="Sweep ε from its current value to the largest, moving the slider")
+    speed = c2.segmented_control("Speed", list(SPEEDS), default="normal", key=f"speed_{key}",
+                                 label_visibility="collapsed")
+    return SPEEDS[speed or "normal"]
+
+
+def toggle_play(key: str) -> None:
+    playing = st.session_state.get(f"playing_{key}", False)
+    st.session_state[f"playing_{key}"] = not playing
+    st.session_state[f"restart_{key}"] = not playing
+
+
+def rerun_panel() -> None:
+    """The next frame: only the fragment when this run is one, else the page (a Play started by a full run)."""
+    try:
+        st.rerun(scope="fragment")
+    except StreamlitAPIException:
+        st.rerun()
 
 
 @st.fragment
-def attack_panel(lab: Lab, name: str, s: Sweep, norm: str) -> None:
-    """Moving ε reruns only this: the grid is already computed, so a move only indexes it."""
+def attack_panel(lab: Lab, name: str, s: Sweep, norm: str, adaptive: bool, present: bool) -> None:
+    """Moving ε reruns only this: the grid is already computed, so a move only indexes it. Play moves the slider
+    itself, one ε per frame, and stops on the last one."""
     names = CLASS_NAMES[name]
-    top = float(s.eps[-1])
-    c1, c2 = st.columns([5, 1])
-    eps = c1.slider("ε, the attack's budget", 0.0, top, 0.0, top / (len(s.eps) - 1), format="%.3f",
-                    key=f"eps_{name}_{norm}", bind=Q)
-    play = c2.button("▶ Play", help="Sweep ε from 0 to the maximum")
-    k = int(round(eps / top * (len(s.eps) - 1)))
-    view = st.empty()
-    if play:
-        for j in range(len(s.eps)):
-            with view.container():
-                render_panel(lab, name, s, j, norm)
-            time.sleep(0.15)
-    with view.container():
-        render_panel(lab, name, s, k, norm)
-    render_downloads(s, k, names, name)
+    top, n = float(s.eps[-1]), len(s.eps)
+    key = f"eps_{name}_{norm}"
+    playing = st.session_state.get(f"playing_{key}", False)
+    if playing:  # advance one frame before the slider is drawn, so the slider shows it
+        now = int(round(st.session_state.get(key, 0.0) / top * (n - 1)))
+        restart = st.session_state.pop(f"restart_{key}", False) and now >= n - 1  # Play at the end starts over
+        st.session_state[key] = float(s.eps[0 if restart else min(now + 1, n - 1)])
+    c1, c2 = st.columns([3, 2])
+    eps = c1.slider("ε, the attack's budget", 0.0, top, step=top / (n - 1), format="%.3f", key=key, bind=Q,
+                    help="ℓ∞: the most any one pixel may change (1 = black to white). ℓ2: the length of the whole "
+                         "change, all pixels together." + (" An ℓ2 budget spreads: a few pixels may change a lot." if
+                                                            norm == "2" else ""))
+    with c2:
+        delay = play_controls(key)
+    k = int(round(eps / top * (n - 1)))
+    render_panel(lab, name, s, k, norm, adaptive, present)
+    if not present:
+        render_downloads(s, k, names, name)
+    if playing:
+        if k >= n - 1:
+            st.session_state[f"playing_{key}"] = False  # stop on the last frame, the slider there
+        time.sleep(delay)
+        rerun_panel()
 
 
 ABOUT = """
@@ -255,48 +421,140 @@ changed by at most ε per pixel so that the prediction flips. Its answers, which
    kept within ε of the input) flips most predictions at small ε. Move the ε slider and watch.
 2. **But detectable.** The decoder does not redraw the attacked input faithfully: its *reconstruction error*
    jumps, and a simple threshold on it (the detector) flags the attack. See the histogram.
-3. **The decoder is fooled too:** as ε grows it redraws the attacked input as the *wrong* class. See the
-   film strip. (The repository's `reports/reproduce.html` counts how often, with an independent classifier
-   as the judge.)
+3. **The decoder is fooled too**, as ε grows: it redraws the attacked input as the *wrong* class. See the
+   film strip, and how often it happens in [the reproduction report]({report}).
 
 Try *evade the detector*: an attacker who knows the detector keeps the reconstruction error under the
 threshold while still flipping the class. And draw your own digit: does it fool the model as easily?
 """
 
+GLOSSARY = """
+- **ε (epsilon)**: the attack's budget. With ℓ∞ (the paper's), the most any one pixel may change, on a scale
+  where 1 is black to white: ε = 0.03 is about 8 of 255 grey levels. With ℓ2, the length of the whole change
+  (the square root of the sum of every pixel's change squared): the budget can go to a few pixels or spread
+  thinly over all of them.
+- **PGD (projected gradient descent)**: the attack. It nudges every pixel a little in the direction that most
+  lowers the model's confidence in the right class, 40 times, and after each nudge pulls the picture back
+  within ε of the original.
+- **Reconstruction error (RE)**: how different the decoder's redrawing is from the picture it was given
+  (‖x − x̂‖₂). Real pictures are redrawn well; attacked ones less so.
+- **Detector**: an alarm on the reconstruction error: it goes off above a limit τ learnt from clean and
+  attacked training images (§6.1 of the paper).
+"""
+
+
+def present_mode() -> bool:
+    """?present=1 (or the toggle): the projector view."""
+    return st.query_params.get("present") in ("1", "true")
+
+
+def set_present() -> None:
+    if st.session_state.get("present_toggle"):
+        st.query_params["present"] = "1"
+    else:
+        st.query_params.pop("present", None)
+
+
+# Every control bound to the URL, and its default: Reset sets these (bound parameters cannot simply be cleared).
+DEFAULTS = {"data": "mnist", "source": "gallery", "norm": "inf", "mode": "untargeted", "steps": 40,
+            "auto_alpha": True, "alpha": 0.01, "present_toggle": False}
+DEFAULT_PREFIXES = {"cls_": 0, "sample_": 1, "eps_": 0.0, "target_": None}
+
+
+def reset() -> None:
+    """Back to the default setup: every control (and so the URL), and any Play or drawing in progress."""
+    for k in list(st.session_state):
+        prefix = next((p for p in DEFAULT_PREFIXES if k.startswith(p)), None)
+        if k in DEFAULTS:
+            st.session_state[k] = DEFAULTS[k]
+        elif prefix is not None:
+            st.session_state[k] = DEFAULT_PREFIXES[prefix]
+        elif k.startswith(("playing_", "restart_", "canvas_start_", "canvas_version_")):
+            del st.session_state[k]
+    st.query_params.pop("present", None)
+
+
+def render_presenter(present: bool) -> None:
+    if not present:
+        return
+    st.html("<style>[data-testid=stMainBlockContainer] {font-size: 1.5rem} "
+            "[data-testid=stMainBlockContainer] p, [data-testid=stMainBlockContainer] li {font-size: 1.5rem}</style>")
+
+
+def render_join(address: str) -> None:
+    """The address students open, with a QR code of it."""
+    import segno  # only the projector view draws a QR code
+    qr = segno.make(address, error="m")
+    c1, c2 = st.columns([1, 4])
+    c1.html(inline.row([(qr.svg_inline(scale=5, dark="#000000", light="#FFFFFF"), "")], 180))
+    c2.markdown(f"### Join from your phone\n**{address}**")
+
 
 def main() -> None:
-    st.set_page_config(page_title="vacdemo: β-VAC under attack", page_icon="🛡️", layout="wide")
-    st.html("<style>img {image-rendering: pixelated;}</style>")  # never let the browser blur a pixel
+    present = present_mode()
+    st.set_page_config(page_title="vacdemo: β-VAC under attack", page_icon="🛡️", layout="wide",
+                       initial_sidebar_state="collapsed" if present else "auto")
+    st.html("<style>img {image-rendering: pixelated;} "  # never let the browser blur a pixel
+            ".st-key-canvas_undo button, .st-key-canvas_clear button {min-height: 48px}</style>")  # finger-sized
+    render_presenter(present)
     st.title("β-Variational Classifiers under attack")
     configure_torch()
-    with st.expander("What is this? How to read the page", expanded=False):
-        st.markdown(ABOUT)
+    if not present:
+        with st.expander("What is this? How to read the page", expanded=False, icon=":material/help:"):
+            st.markdown(ABOUT.format(report=REPORT_URL))
+            st.markdown("**Words on this page**\n" + GLOSSARY)
+        st.caption("On a phone, the settings are behind **»** at the top left.")
+    st.sidebar.toggle("Projector mode", value=present, key="present_toggle", on_change=set_present,
+                      help="Big text and pictures for a class; the address and a QR code to join.")
+    st.sidebar.button("Reset", icon=":material/restart_alt:", on_click=reset, help="Back to the default setup")
     name = dataset_ui()
     try:
         lab = load_lab(name)
     except (CheckpointError, DetectorError, ValueError) as e:
         st.error(f"The shipped model for {DATASETS[name]} could not be loaded: {e}")
         st.stop()
+    if present:
+        render_join(st.context.url.split("?")[0] if st.context.url else "http://localhost:8501")
     x, y, what = input_ui(lab, name)
     settings = attack_ui(name, y)
     if x is None:
         return
     st.sidebar.image(gray_png(x[0], 4), caption="what the model sees (28×28)", width=112)
     if settings.pop("targeted") and settings["target"] is None:
-        st.info("🎯 Choose the class to turn it into, in the sidebar.")
+        st.info("Choose the class to turn it into, in the sidebar.", icon=":material/target:")
         return
-    with st.spinner("Running PGD at every ε …"):
-        s = attack(name, x, y, **settings)
+    s = run_attack(lab, name, x, y, settings)
     if s.target is not None and s.target == s.y:
         st.warning(f"The model already reads this as **{CLASS_NAMES[name][s.y]}**: choose another class to turn "
                    "it into.")
         return
-    where = "GPU" if s.device.startswith("cuda") else f"CPU ({torch.get_num_threads()} threads)"
-    st.caption(f"{what} · PGD-{settings['steps']} at {len(s.eps)} values of ε in one batch, computed in "
-               f"{s.seconds * 1000:.0f} ms on {where}" +
-               (" · the detector was fitted on ℓ∞ attacks" if settings["norm"] == "2" else ""))
-    attack_panel(lab, name, s, settings["norm"])
-    render_overview(lab, name, s)
+    if not present:
+        threads = torch.get_num_threads()
+        where = "GPU" if s.device.startswith("cuda") else f"CPU ({threads} thread{'s' if threads > 1 else ''})"
+        st.caption(f"{what} · PGD-{settings['steps']} at {len(s.eps)} values of ε in one batch, computed in "
+                   f"{s.seconds * 1000:.0f} ms on {where}" +
+                   (" · the detector was fitted on ℓ∞ attacks" if settings["norm"] == "2" else ""))
+    attack_panel(lab, name, s, settings["norm"], settings["adaptive"], present)
+
+
+def run_attack(lab: Lab, name: str, x: np.ndarray, y: int | None, settings: dict) -> Sweep:
+    """The cached sweep; a long one says so first and shows its progress."""
+    per_step = st.session_state.get("seconds_per_step", 0.02) * (3 if settings["adaptive"] else 1)
+    estimate = per_step * settings["steps"]
+    if estimate > SLOW_S:
+        st.warning(f"These settings take about {estimate:.0f} s ({settings['steps']} steps"
+                   f"{', detector-aware' if settings['adaptive'] else ''}): fewer steps under Advanced are quicker.",
+                   icon=":material/hourglass_top:")
+    bar = st.empty()
+
+    def on_step(i: int, steps: int) -> None:
+        if i % 5 == 0 or i == steps:
+            bar.progress(i / steps, text=f"PGD step {i} of {steps} at every ε …")
+    s = attack(name, x, y, **settings, on_step=on_step)
+    bar.empty()
+    if not settings["adaptive"]:
+        st.session_state["seconds_per_step"] = s.seconds / settings["steps"]
+    return s
 
 
 if __name__ == "__main__":

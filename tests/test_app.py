@@ -24,7 +24,8 @@ def messages(at: AppTest) -> list[str]:
 
 
 def headline(at: AppTest) -> str:
-    found = [m for m in messages(at) if m.startswith("ε = ")]
+    """The plain-language verdict: the one message that names the current ε."""
+    found = [m for m in messages(at) if "(ε = " in m]
     assert len(found) == 1, messages(at)
     return found[0]
 
@@ -33,10 +34,11 @@ def headline(at: AppTest) -> str:
 def test_page_runs_for_both_datasets(label):
     at = page(data=label)
     assert not at.exception
-    assert "ε = 0: the model says" in headline(at)
+    assert headline(at).startswith("No change yet (ε = 0): the model says")
     pictures = sum(h.proto.body.count('<img src="data:image/') for h in at.get("html"))
-    # 5 views, 2 charts, the film strip: every other ε (11 frames), plus the flip's when it falls between
-    assert len(at.get("plotly_chart")) == 2 and 5 + 2 + 11 <= pictures <= 5 + 2 + 12
+    # 6 views, 2 charts, the film strip (every other ε: 11 frames, plus the flip's when it falls between), the
+    # curves and the latent map: all inline, no plotly chart redrawn per move
+    assert not at.get("plotly_chart") and 6 + 2 + 11 + 2 <= pictures <= 6 + 2 + 12 + 2
 
 
 def test_max_eps_changes_the_prediction_of_a_correctly_classified_sample():
@@ -44,16 +46,18 @@ def test_max_eps_changes_the_prediction_of_a_correctly_classified_sample():
     assert "the model says **0**" in headline(at)
     at.slider(key="eps_mnist_inf").set_value(0.3).run()
     assert not at.exception
-    assert headline(at).startswith("ε = 0.300: fooled, **0 → ")
+    h = headline(at)
+    assert h.startswith("Each pixel changed by at most 76 of 255 grey levels (ε = 0.300) → the model now says **")
+    assert "**0**" not in h and "Alarm on" in h  # fooled, and the detector sees it
 
 
 def test_targeted_mode_reaches_the_chosen_class():
     at = page()
     at.radio(key="mode").set_value("targeted").run()
     assert any("Choose the class" in m for m in messages(at))
-    at.selectbox(key="target").set_value(3).run()
+    at.selectbox(key="target_mnist").set_value(3).run()
     at.slider(key="eps_mnist_inf").set_value(0.3).run()
-    assert "**0 → 3**" in headline(at)
+    assert "the model now says **3**, as the attacker wanted" in headline(at)
 
 
 def png_of_test_image(label: int) -> bytes:
@@ -79,16 +83,27 @@ def test_corrupt_upload_shows_one_clear_message():
     at.file_uploader[0].upload("photo.png", b"%PDF-1.4 not really a png", "image/png").run()
     assert not at.exception
     errors = [e.value for e in at.error]
-    assert errors == ["`photo.png` could not be used: this file is not an image we can read: upload a PNG or JPEG"]
+    assert errors == ["`photo.png` could not be used: this file is not an image we can read: upload a PNG, JPEG, GIF, BMP or WebP image"]
 
 
 def test_query_parameters_restore_the_setup():
-    at = page(data="Garments (Fashion-MNIST)", cls="Trouser", sample="2", eps_fmnist_inf="0.1", norm="ℓ∞ (the paper's)")
+    at = page(data="Garments (Fashion-MNIST)", cls_fmnist="Trouser", sample_fmnist="2", eps_fmnist_inf="0.1",
+              norm="ℓ∞ (the paper's)")
     assert not at.exception
     assert at.radio(key="data").value == "fmnist"
-    assert at.selectbox(key="cls").value == 1 and at.slider(key="sample").value == 2
+    assert at.selectbox(key="cls_fmnist").value == 1 and at.slider(key="sample_fmnist").value == 2
     assert at.slider(key="eps_fmnist_inf").value == pytest.approx(0.1)
-    assert headline(at).startswith("ε = 0.100")
+    assert "(ε = 0.100)" in headline(at)
+
+
+def test_switching_the_data_set_never_shows_the_other_sets_labels():
+    at = page(cls_mnist="6")
+    at.radio(key="data").set_value("fmnist").run()
+    assert not at.exception
+    assert at.selectbox(key="cls_fmnist").value == 0  # the garments' own default, not the digits' 6
+    assert "(T-shirt/top" in [c.value for c in at.caption if "PGD-40" in c.value][0]
+    at.radio(key="data").set_value("mnist").run()
+    assert at.selectbox(key="cls_mnist").value == 6  # and back: the digits' choice kept
 
 
 def test_draw_source_without_strokes_asks_for_a_drawing():
@@ -97,11 +112,13 @@ def test_draw_source_without_strokes_asks_for_a_drawing():
     assert any("Draw a digit" in m for m in messages(at))
 
 
-def test_play_sweeps_eps_without_error_and_ends_on_the_slider_value():
+def test_play_moves_the_slider_and_stops_on_the_last_frame():
     at = page(eps_mnist_inf="0.15")
-    at.button[[b.label for b in at.button].index("▶ Play")].click().run()
+    at.button(key="play_eps_mnist_inf").click().run()
     assert not at.exception
-    assert headline(at).startswith("ε = 0.150")
+    assert at.slider(key="eps_mnist_inf").value == pytest.approx(0.3)  # the slider went along
+    assert "(ε = 0.300)" in headline(at)
+    assert at.button(key="play_eps_mnist_inf").label == "Play"  # stopped there
 
 
 @pytest.mark.parametrize("name, data, words", [case for case in BAD if case[0] != "not bytes"])
@@ -130,12 +147,46 @@ def first_misclassified_gallery_sample(name: str) -> tuple[int, int]:
         pred = model.classify(torch.stack([g.image(i) for i in range(len(g))])).argmax(1)
     i = next(i for i in range(len(g)) if pred[i] != g.labels[i])
     c = int(g.labels[i])
-    return c, g.of_class(c).index(i) + 1
+    order = sorted(g.of_class(c), key=lambda j: bool(pred[j] != g.labels[j]))  # the page lists right ones first
+    return c, order.index(i) + 1
 
 
 def test_a_test_image_the_model_already_gets_wrong_says_so():
     c, sample = first_misclassified_gallery_sample("fmnist")
-    at = page(data="Garments (Fashion-MNIST)", cls=CLASS_NAMES["fmnist"][c], sample=str(sample))
+    at = page(data="Garments (Fashion-MNIST)", cls_fmnist=CLASS_NAMES["fmnist"][c], sample_fmnist=str(sample))
     assert not at.exception
-    assert f"(already wrong: it is a **{CLASS_NAMES['fmnist'][c]}**)" in headline(at)
+    assert f"It is really a **{CLASS_NAMES['fmnist'][c]}**: the model is wrong before any attack." in headline(at)
     assert any("wrong already at ε = 0" in m.value for m in at.markdown)
+
+
+def test_not_fooled_headline_says_the_model_holds():
+    at = page(eps_mnist_inf="0.015")  # one notch: a clean 0 survives it
+    assert headline(at).startswith("Each pixel changed by at most 4 of 255 grey levels (ε = 0.015), and the model "
+                                   "still says **0**")
+
+
+def test_evading_the_detector_says_so_when_the_alarm_stays_off():
+    at = page(mode="evade the detector")
+    hits = []  # the first ε where the attack fooled the model with the alarm off
+    for eps in [0.06 + 0.015 * i for i in range(10)]:
+        at.slider(key="eps_mnist_inf").set_value(round(eps, 3)).run()
+        h = headline(at)
+        if "the model now says" in h and "Alarm off" in h:
+            hits.append(h)
+            break
+    assert hits, "the detector-aware attack never got past the detector on this digit"
+    assert hits[0].endswith("The attacker slipped past the detector.")
+
+
+def test_projector_mode_and_reset():
+    at = page(present="1", eps_mnist_inf="0.15")
+    assert not at.exception
+    assert at.toggle(key="present_toggle").value is True
+    html = "".join(h.proto.body for h in at.get("html"))
+    assert "Join from your phone" in "".join(m.value for m in at.markdown)
+    assert "data:image/svg+xml" in html  # the QR code
+    assert not at.get("download_button")  # downloads hidden
+    assert "The code's path" not in html  # the latent map hidden
+    [b for b in at.button if b.label == "Reset"][0].click().run()
+    assert not at.exception
+    assert at.toggle(key="present_toggle").value is False and at.slider(key="eps_mnist_inf").value == 0.0

@@ -4,7 +4,6 @@ import base64
 from html import escape
 
 
-
 def data_uri(img: bytes | str) -> str:
     """PNG bytes, or an SVG document as text."""
     if isinstance(img, str):
@@ -12,13 +11,15 @@ def data_uri(img: bytes | str) -> str:
     return "data:image/png;base64," + base64.b64encode(img).decode()
 
 
-def row(items: list[tuple[bytes | str, str]], width: int, caption_width: int | None = None, gap: int = 12) -> str:
+def row(items: list[tuple[bytes | str, str]], width: int, caption_width: int | None = None, gap: int = 12,
+        highlight: int | None = None) -> str:
     """items: (image, caption) pairs, each drawn `width` px wide, pixels kept square and crisp; the row wraps
-    on a narrow screen."""
+    on a narrow screen. highlight: the index of one item to frame (the current ε in a film strip)."""
     cw = caption_width or width
+    frame = "outline:3px solid #31333F;outline-offset:1px"
     cells = [f'<figure style="margin:0;width:{cw}px;text-align:center">'
              f'<img src="{data_uri(img)}" width="{width}" alt="{escape(cap)}" '
-             f'style="image-rendering:pixelated;border-radius:4px"/>'
+             f'style="image-rendering:pixelated;border-radius:4px;{frame if i == highlight else ""}"/>'
              f'<figcaption style="font-size:0.85rem;color:#555;line-height:1.2">{escape(cap)}</figcaption></figure>'
-             for img, cap in items]
+             for i, (img, cap) in enumerate(items)]
     return f'<div style="display:flex;flex-wrap:wrap;gap:{gap}px;align-items:flex-start">{"".join(cells)}</div>'

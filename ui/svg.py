@@ -1,12 +1,13 @@
-"""The two charts redrawn on every move of the ε slider, as small inline SVG: a browser draws them in a few
-milliseconds, where re-rendering two plotly charts cost about 230 ms per move (measured in Chromium)."""
+"""The charts redrawn on every move of the ε slider, as small inline SVG: a browser draws them in a few
+milliseconds, where re-rendering two plotly charts cost about 230 ms per move (measured in Chromium). The
+curves and the latent map carry a mark at the current ε, so they too are redrawn per move."""
 from html import escape
 
 import numpy as np
 
 CLEAN, ADV, GRID, TEXT = "#4C78A8", "#E45756", "#DDDDDD", "#31333F"
 FONT = 'font-family="Source Sans Pro, sans-serif" font-size="12"'
-WIDTH = 370  # px: both charts, drawn at this size (st.image(..., width=WIDTH))
+WIDTH = 370  # px: both charts, drawn at this size (inline <svg>, shown with st.html)
 
 
 def svg(width: int, height: int, body: list[str], title: str) -> str:
@@ -24,20 +25,22 @@ def rect(x, y, w, h, color) -> str:
 
 
 def probability_bars(names: list[str], p_clean: np.ndarray, p_adv: np.ndarray) -> str:
-    """One row per class: the clean input's probability (blue) over the adversarial one's (red)."""
-    w, label, row, top = WIDTH, 90, 22, 24
-    span = w - label - 40
+    """One row per class: the clean input's probability (blue, upper bar) over the attacked one's (red, lower bar),
+    each number beside its own bar."""
+    w, label, row, top = WIDTH, 90, 24, 24
+    span = w - label - 44
     body = [text(0, 14, "What the classifier says", weight="bold"),
             rect(w - 130, 5, 10, 10, CLEAN), text(w - 116, 14, "clean"),
             rect(w - 70, 5, 10, 10, ADV), text(w - 56, 14, "attacked")]
     for c, name in enumerate(names):
         y = top + c * row
-        body += [text(label - 6, y + 15, name, "end"), rect(label, y + 2, span, row - 4, "#F4F4F4"),
-                 rect(label, y + 2, span * float(p_clean[c]), 8, CLEAN),
-                 rect(label, y + 10, span * float(p_adv[c]), 8, ADV)]
-        p = max(p_clean[c], p_adv[c])
-        if p >= 0.01:
-            body.append(text(label + span + 4, y + 15, f"{p:.0%}"))
+        body += [text(label - 6, y + 16, name, "end"), rect(label, y + 2, span, row - 4, "#F4F4F4"),
+                 rect(label, y + 3, span * float(p_clean[c]), 8, CLEAN),
+                 rect(label, y + 12, span * float(p_adv[c]), 8, ADV)]
+        for p, dy, color in ((p_clean[c], 10, CLEAN), (p_adv[c], 20, ADV)):
+            if p >= 0.005:
+                body.append(f'<text x="{label + span + 4}" y="{y + dy:.1f}" fill="{color}" font-size="10">'
+                            f'{p:.0%}</text>')
     return svg(w, top + 10 * row + 4, body, "Class probabilities before and after the attack")
 
 
@@ -62,3 +65,99 @@ def error_histogram(counts: np.ndarray, edges: np.ndarray, lines: list[tuple[flo
         body += [f'<line x1="{at}" y1="{h - 4}" x2="{at + 16}" y2="{h - 4}" stroke="{color}" '
                  f'stroke-width="3"{dash}/>', text(at + 20, h, f"{label} {x:.2f}")]
     return svg(w, h + 4, body, "Reconstruction errors of the test set, this input and its attacked version")
+
+
+def mark(x: float, y0: float, y1: float) -> str:
+    """The current ε: a bold vertical line."""
+    return f'<line x1="{x:.1f}" y1="{y0:.1f}" x2="{x:.1f}" y2="{y1:.1f}" stroke="{TEXT}" stroke-width="2.5"/>'
+
+
+def polyline(xs, ys, color: str, dashed: bool = False) -> str:
+    pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys))
+    dash = ' stroke-dasharray="5,4"' if dashed else ""
+    return f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2.5"{dash}/>'
+
+
+def curves(eps: np.ndarray, panels: list[tuple[str, list[tuple[np.ndarray, str, str]], float | None, float]], k: int,
+           k_flip: int | None) -> str:
+    """Small multiples over ε, each (title, [(values, label, colour)], a dashed reference level or None, y max);
+    the current ε (index k) marked in each, the flip (index k_flip) dotted."""
+    pw, h, left, top, bottom, gap = 250, 210, 34, 26, 64, 20
+    w = len(panels) * (pw + gap)
+    body = []
+    x_of = lambda e, x0: x0 + left + (e / eps[-1]) * (pw - left - 8)  # noqa: E731
+    for i, (title, series, ref, y_max) in enumerate(panels):
+        x0 = i * (pw + gap)
+        y_of = lambda v: top + (1 - min(v, y_max) / y_max) * (h - top - bottom)  # noqa: E731
+        body += [text(x0, 14, title, weight="bold"),
+                 f'<line x1="{x0 + left}" y1="{h - bottom}" x2="{x0 + pw - 8}" y2="{h - bottom}" stroke="{GRID}"/>',
+                 text(x0 + left - 4, top + 4, f"{y_max:.2g}", "end"), text(x0 + left - 4, h - bottom + 4, "0", "end"),
+                 text(x0 + left, h - bottom + 16, "0", "middle"), text(x0 + pw - 8, h - bottom + 16, f"{eps[-1]:g}", "middle"),
+                 text(x0 + left + (pw - left) / 2, h - bottom + 16, "ε", "middle")]
+        if ref is not None:
+            body.append(polyline([x0 + left, x0 + pw - 8], [y_of(ref)] * 2, "#888888", dashed=True))
+        if k_flip is not None:
+            xf = x_of(eps[k_flip], x0)
+            body.append(f'<line x1="{xf:.1f}" y1="{top}" x2="{xf:.1f}" y2="{h - bottom}" stroke="{ADV}" '
+                        f'stroke-dasharray="2,3"/>')
+        for j, (v, label, color) in enumerate(series):
+            body.append(polyline([x_of(e, x0) for e in eps], [y_of(u) for u in v], color))
+            cy = h - bottom + 30 + 14 * j
+            body += [rect(x0 + left, cy - 8, 12, 4, color), text(x0 + left + 16, cy - 3, f"{label}: {v[k]:.2f}")]
+        body.append(mark(x_of(eps[k], x0), top - 4, h - bottom))
+    return svg(w, h, body, "Curves over ε with the current ε marked")
+
+
+# Latent map: Okabe–Ito's colour-blind-safe colours and Paul Tol's, each class also with its own marker shape.
+CLASS_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#882255",
+                 "#44AA99", "#999933"]
+CLASS_SHAPES = ["circle", "square", "triangle", "diamond", "triangle-down"] * 2
+POLYGONS = {"triangle": [(0, -1.2), (1.1, 0.8), (-1.1, 0.8)], "triangle-down": [(0, 1.2), (1.1, -0.8), (-1.1, -0.8)],
+            "diamond": [(0, -1.3), (1.1, 0), (0, 1.3), (-1.1, 0)]}  # vertices in units of the marker's radius
+
+
+def shape(kind: str, x: float, y: float, r: float, fill: str, stroke: str = "none", width: float = 0) -> str:
+    common = f'fill="{fill}" stroke="{stroke}" stroke-width="{width}"'
+    if kind == "circle":
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" {common}/>'
+    if kind == "square":
+        return f'<rect x="{x - r:.1f}" y="{y - r:.1f}" width="{2 * r:.1f}" height="{2 * r:.1f}" {common}/>'
+    return f'<polygon points="{" ".join(f"{x + a * r:.1f},{y + b * r:.1f}" for a, b in POLYGONS[kind])}" {common}/>'
+
+
+def latent_map(background: str, to_px, path: np.ndarray, k: int, k_flip: int | None, names: list[str],
+               note: str) -> str:
+    """The test codes (a PNG data URI drawn once per data set) under the path of μ(x_adv) as ε grows, with the
+    clean code, the current ε's code and the flip marked. to_px: map coordinates (N, 2) → pixel (N, 2)."""
+    w, h = WIDTH + 190, WIDTH
+    px = to_px(path)
+    body = [f'<image href="{background}" x="0" y="0" width="{WIDTH}" height="{WIDTH}"/>',
+            polyline(px[:, 0], px[:, 1], "#000000"),
+            shape("circle", *px[0], 8, "#FFFFFF", "#000000", 3)]
+    if k_flip is not None:
+        x, y = px[k_flip]
+        body.append(f'<path d="M{x - 7:.1f},{y - 7:.1f}L{x + 7:.1f},{y + 7:.1f}M{x - 7:.1f},{y + 7:.1f}L{x + 7:.1f},'
+                    f'{y - 7:.1f}" stroke="{ADV}" stroke-width="3.5"/>')
+    body.append(f'<circle cx="{px[k, 0]:.1f}" cy="{px[k, 1]:.1f}" r="11" fill="none" stroke="{TEXT}" stroke-width="3"/>')
+    x0 = WIDTH + 10
+    for c, name in enumerate(names):
+        y = 20 + c * 20
+        body += [shape(CLASS_SHAPES[c], x0 + 6, y - 4, 5, CLASS_COLOURS[c]), text(x0 + 18, y, name)]
+    y = 20 + len(names) * 20 + 8
+    body += [shape("circle", x0 + 6, y - 4, 6, "#FFFFFF", "#000000", 2.5), text(x0 + 18, y, "clean input"),
+             f'<circle cx="{x0 + 6}" cy="{y + 16}" r="7" fill="none" stroke="{TEXT}" stroke-width="2.5"/>',
+             text(x0 + 18, y + 20, "at this ε")]
+    lines = wrap(note, 30)
+    body += [text(x0, y + 48 + 15 * i, line) for i, line in enumerate(lines)]
+    return svg(w, h, body, "The code's path through the latent map as ε grows")
+
+
+def wrap(s: str, width: int) -> list[str]:
+    lines, line = [], ""
+    for word in s.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return lines + ([line] if line else [])

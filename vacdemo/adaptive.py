@@ -13,9 +13,10 @@ from .model import BetaVAC, eval_mode, reconstruction_error
 
 
 def adaptive_pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, detector: Detector, *, eps,
-                 alpha=0.01, steps: int = 40, lam: float = 10.0, norm: str = "inf"):
+                 alpha=0.01, steps: int = 40, lam: float = 10.0, norm: str = "inf", on_step=None):
     """Returns (x_adv, evaded): evaded (B,) bool marks inputs misclassified AND under τ; for those x_adv is
-    the iterate with the largest margin among such iterates, for the others the last iterate."""
+    the iterate with the largest margin among such iterates, for the others the last iterate. on_step(i, steps):
+    called after each step, as in pgd."""
     check_inputs(x, y, norm, "margin", steps, None)
     eps, alpha = per_sample(eps, x, "eps"), per_sample(alpha, x, "alpha")
     tau = detector.threshold
@@ -36,5 +37,7 @@ def adaptive_pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, detector: Det
             objective = (m - lam * torch.relu(re - tau)).sum()
             (grad,) = torch.autograd.grad(objective, x_adv)
             x_adv = step_and_project(x_adv.detach(), grad, x, eps, alpha, norm)
+            if on_step is not None:
+                on_step(i + 1, steps)
     evaded = torch.isfinite(best_margin)
     return torch.where(evaded.view(-1, 1, 1, 1), best, x_adv.detach()), evaded

@@ -93,7 +93,7 @@ def check_inputs(x, y, norm, loss, steps, target):
 
 def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, steps: int = 40,
         norm: str = "inf", random_start: bool = False, target=None, loss: str = "ce",
-        fast: bool = True) -> torch.Tensor:
+        fast: bool = True, on_step=None) -> torch.Tensor:
     """PGD on model.classify (z = mu(x), no sampling), paper Algorithm 2.
 
     Madry et al., "Towards Deep Learning Models Resistant to Adversarial Attacks", ICLR 2018.
@@ -104,7 +104,8 @@ def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, st
     model with its BatchNorms folded into the convolutions (vacdemo.fold: the same function up to rounding),
     in bf16 autocast where the hardware does bf16 natively (GPUs, AVX512-BF16/AMX CPUs; the iterate itself
     stays fp32); fast=False is the plain fp32 path. tests/test_fast_path.py checks that the fast path finds
-    adversarial examples as often as the plain one.
+    adversarial examples as often as the plain one. on_step(i, steps), when given, is called after each step
+    (a progress bar for a long attack).
     Returns x_adv with ‖x_adv − x‖ ≤ ε and x_adv ∈ [0, 1]; x, the model's mode and its .grad are untouched.
 
     >>> x_adv = pgd(model, x, y, eps=0.3)              # the paper's MNIST attack at ε = 0.3
@@ -123,7 +124,7 @@ def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, st
     net = attack_view(model) if fast else model  # BatchNorm folded into the convs: same function, fewer ops
     with eval_mode(model), torch.enable_grad():  # enable_grad: also when called under no_grad
         x_adv = random_point(x, eps, norm) if random_start else x.clone()
-        for _ in range(steps):
+        for i in range(steps):
             x_adv.requires_grad_(True)
             # mean over the batch, as torchattacks: the step only uses the sign (or direction) of each
             # sample's gradient, and the same scale keeps the rounding, hence near-zero signs, identical
@@ -133,6 +134,8 @@ def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, st
             # grad w.r.t. the input only: no weight gradients computed, parameters' .grad untouched
             (grad,) = torch.autograd.grad(objective, x_adv)
             x_adv = step_and_project(x_adv.detach(), grad, x, eps, alpha, norm)
+            if on_step is not None:
+                on_step(i + 1, steps)
     return x_adv.detach()
 
 

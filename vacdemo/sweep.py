@@ -46,6 +46,7 @@ class Sweep:
     flagged: np.ndarray  # (K,) the detector's verdict: RE above its threshold τ (score ≥ 0.5)
     seconds: float  # wall time of the attack and the read-out
     device: str
+    norm: str  # "inf" or "2": what eps measures
 
     @property
     def pred(self) -> np.ndarray:
@@ -107,10 +108,11 @@ def strongest_so_far(model: BetaVAC, x_adv: torch.Tensor, eps: np.ndarray, y: in
 
 def sweep(model: BetaVAC, detector: Detector, x: torch.Tensor, y: int | None, eps, *, steps: int = 40,
           alpha: float | None = None, norm: str = "inf", target: int | None = None, adaptive: bool = False,
-          device: torch.device = torch.device("cpu")) -> Sweep:
+          device: torch.device = torch.device("cpu"), on_step=None) -> Sweep:
     """Attack x (1, 28, 28) at every ε in eps (K,). y: the class to move away from (the true class, or the
     model's clean prediction when none is known); alpha: step size (None: default_alpha); target: a class to move toward instead. adaptive: the
-    detector-aware attack (untargeted only). The model must already be on `device`; it is not changed."""
+    detector-aware attack (untargeted only). on_step(i, steps): progress, called after each PGD step. The model
+    must already be on `device`; it is not changed."""
     eps = np.atleast_1d(np.asarray(eps, dtype=np.float64))
     alpha = default_alpha(eps, steps, norm) if alpha is None else np.broadcast_to(np.float64(alpha), eps.shape)
     check_settings(eps, steps, alpha, norm, target)
@@ -128,9 +130,9 @@ def sweep(model: BetaVAC, detector: Detector, x: torch.Tensor, y: int | None, ep
     ys = torch.full((k,), y, device=device)
     e, a = (torch.as_tensor(v, dtype=xs.dtype, device=device) for v in (eps, alpha))
     if adaptive:
-        x_adv, _ = adaptive_pgd(model, xs, ys, detector, eps=e, alpha=a, steps=steps, norm=norm)
+        x_adv, _ = adaptive_pgd(model, xs, ys, detector, eps=e, alpha=a, steps=steps, norm=norm, on_step=on_step)
     else:
-        x_adv = pgd(model, xs, ys, eps=e, alpha=a, steps=steps, norm=norm, target=target)
+        x_adv = pgd(model, xs, ys, eps=e, alpha=a, steps=steps, norm=norm, target=target, on_step=on_step)
         x_adv = strongest_so_far(model, x_adv, eps, y, target)
     with torch.no_grad(), eval_mode(model):
         read = model(x_adv)
@@ -141,4 +143,4 @@ def sweep(model: BetaVAC, detector: Detector, x: torch.Tensor, y: int | None, ep
                 z=read.mu).items()}
     return Sweep(eps=eps, y=int(y), labelled=labelled, target=target, pred_8bit=pred_8bit.cpu().numpy(),
                  flagged=out["re"] > detector.threshold,
-                 seconds=time.perf_counter() - start, device=str(device), **out)
+                 seconds=time.perf_counter() - start, device=str(device), norm=norm, **out)
