@@ -2,6 +2,7 @@
 its reconstruction-error detector look on. A thin shell: *_ui() read controls, cached package calls do the
 math, render_*() draw."""
 import hashlib
+import io
 import threading
 import time
 from collections import OrderedDict
@@ -271,7 +272,8 @@ def render_images(s: Sweep, k: int, names: list[str], norm: str, size: int) -> N
     gain = 1 / bound if bound > 0 else 1.0
     raw = np.clip(0.5 + delta, 0, 1)  # the change at its true size, mid-grey = no change
     st.html(inline.row([(gray_png(s.x_adv[0]), f"input: {names[s.pred[0]]}"),
-                        (diverging_png(delta, bound), f"the change, amplified {gain:.0f}× (blue −, red +)"),
+                        (diverging_png(delta, bound), f"the change, amplified {gain:.0f}× (blue −, red +)" if bound > 0
+                         else "the change: none yet"),
                         (gray_png(raw), "the change at true size: can you see it?"),
                         (gray_png(s.x_adv[k]), f"attacked: {names[s.pred[k]]}"),
                         (gray_png(s.recon[0]), "the decoder redraws the input"),
@@ -484,9 +486,10 @@ def render_presenter(present: bool) -> None:
 def render_join(address: str) -> None:
     """The address students open, with a QR code of it."""
     import segno  # only the projector view draws a QR code
-    qr = segno.make(address, error="m")
+    buf = io.BytesIO()
+    segno.make(address, error="m").save(buf, kind="png", scale=6, border=2)
     c1, c2 = st.columns([1, 4])
-    c1.html(inline.row([(qr.svg_inline(scale=5, dark="#000000", light="#FFFFFF"), "")], 180))
+    c1.html(inline.row([(buf.getvalue(), "")], 180))
     c2.markdown(f"### Join from your phone\n**{address}**")
 
 
@@ -506,7 +509,7 @@ def main() -> None:
         st.caption("On a phone, the settings are behind **»** at the top left.")
     st.sidebar.toggle("Projector mode", value=present, key="present_toggle", on_change=set_present,
                       help="Big text and pictures for a class; the address and a QR code to join.")
-    st.sidebar.button("Reset", icon=":material/restart_alt:", on_click=reset, help="Back to the default setup")
+    st.sidebar.button("Reset", icon=":material/restart_alt:", on_click=reset, key="reset", help="Back to the default setup")
     name = dataset_ui()
     try:
         lab = load_lab(name)

@@ -1,6 +1,7 @@
 """The app in a real browser: Debian's Chromium, driven by Playwright, against `streamlit run app.py`.
 
-Picks a sample, moves ε, draws a digit, then again at a phone's width with touch. Saves screenshots to docs/
+Picks a sample, moves ε, draws a digit; switches the data set and reopens its link; plays ε to the end; the
+projector mode and Reset; a phone's width with touch, Undo and Clear. Saves screenshots to docs/
 and prints the two latencies the app issue asks for (not asserted: machines are noisy).
 """
 import os
@@ -57,21 +58,22 @@ def browser():
 
 
 def headline(page: Page) -> str:
-    """The one-line verdict at the top of the attack panel."""
-    return page.locator('[data-testid="stAlert"]', has_text="ε = ").first.inner_text()
+    """The plain-language verdict at the top of the attack panel: the alert that names the current ε."""
+    return page.locator('[data-testid="stAlert"]', has_text="(ε = ").first.inner_text()
 
 
-def wait_headline(page: Page, starts: str) -> float:
-    """Seconds until the verdict starts with `starts`."""
+def wait_headline(page: Page, part: str) -> float:
+    """Seconds until the verdict contains `part`."""
     t = time.perf_counter()
     page.wait_for_function("s => [...document.querySelectorAll('[data-testid=stAlert]')]"
-                           ".some(e => e.innerText.trim().startsWith(s))", arg=starts, timeout=WAIT)
+                           ".some(e => e.innerText.includes('(ε = ') && e.innerText.includes(s))", arg=part,
+                           timeout=WAIT)
     return time.perf_counter() - t
 
 
-def wait_charts(page: Page, n: int = 2) -> None:
-    """The two plotly charts over the whole ε-grid (curves, latent map)."""
-    page.wait_for_function("n => document.querySelectorAll('.js-plotly-plot').length >= n", arg=n, timeout=WAIT)
+def grid_caption(page: Page) -> str:
+    """The caption under the controls: which image, and how long its ε-grid took."""
+    return page.locator('[data-testid="stCaptionContainer"]', has_text="PGD-40").first.inner_text()
 
 
 def draw(page: Page, strokes) -> None:
@@ -88,37 +90,38 @@ def draw(page: Page, strokes) -> None:
 
 
 SEVEN = [[(60, 50), (190, 50), (110, 210)]]
+EPS_SLIDER = '[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]'
 
 
 def test_desktop_pick_sample_move_eps_and_draw(server, browser, capsys):
     DOCS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(server)
-    wait_headline(page, "ε = 0: the model says")
+    wait_headline(page, "No change yet (ε = 0)")
 
     # a new input: the next gallery sample → a new ε-grid
     sample = page.locator('[data-testid="stSidebar"] [data-testid="stSlider"] input[type="range"]').first
-    before = page.locator('[data-testid="stCaptionContainer"]', has_text="PGD-40").first.inner_text()
+    before = grid_caption(page)
     sample.focus()
     page.keyboard.press("ArrowRight")
     t = time.perf_counter()
     page.wait_for_function("b => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
                            ".some(e => e.innerText.includes('PGD-40') && e.innerText !== b)", arg=before, timeout=WAIT)
     grid_s = time.perf_counter() - t
-    server_ms = page.locator('[data-testid="stCaptionContainer"]', has_text="PGD-40").first.inner_text()
+    server_ms = grid_caption(page)
 
     # ε to the maximum: the prediction flips
-    eps = page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]').first
+    eps = page.locator(EPS_SLIDER).first
     eps.focus()
     page.keyboard.press("End")
-    wait_headline(page, "ε = 0.300: fooled")
-    wait_charts(page)
+    wait_headline(page, "(ε = 0.300) → the model now says")
     # slider moves re-render from the cached grid: time key press → new verdict, one notch at a time
     moves = []
     for k in range(19, 9, -1):
         page.keyboard.press("ArrowLeft")
-        moves.append(wait_headline(page, f"ε = {0.015 * k:.3f}"))
-    assert 5 + 2 + 11 <= page.locator('img[src^="data:image/"]').count() <= 5 + 2 + 12  # views, charts, film
+        moves.append(wait_headline(page, f"(ε = {0.015 * k:.3f})"))
+    # 6 views, 2 charts, the film strip (11–13 frames), the curves and the latent map: all inline images
+    assert 6 + 2 + 11 + 2 <= page.locator('img[src^="data:image/"]').count() <= 6 + 2 + 13 + 2
     page.set_viewport_size({"width": 1280, "height": 2300})
     time.sleep(1)
     page.screenshot(path=str(DOCS / "screenshot-gallery.png"))
@@ -127,9 +130,8 @@ def test_desktop_pick_sample_move_eps_and_draw(server, browser, capsys):
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(server + "/?source=Draw")
     draw(page, SEVEN)
-    wait_headline(page, "ε = 0: the model says")
-    assert headline(page).startswith("ε = 0: the model says 7 (")  # read as a 7, markdown rendered
-    wait_charts(page)
+    wait_headline(page, "No change yet (ε = 0)")
+    assert "the model says 7," in headline(page)  # read as a 7, markdown rendered
     page.set_viewport_size({"width": 1280, "height": 1200})
     time.sleep(1)
     page.screenshot(path=str(DOCS / "screenshot-draw.png"))
@@ -138,6 +140,63 @@ def test_desktop_pick_sample_move_eps_and_draw(server, browser, capsys):
         print(f"\n[browser] new input → ε-grid shown: {grid_s * 1000:.0f} ms in the browser ({server_ms.split(': ')[-1]})"
               f"\n[browser] slider move → re-rendered: median {statistics.median(moves) * 1000:.0f} ms "
               f"(min {min(moves) * 1000:.0f}, max {max(moves) * 1000:.0f}, {len(moves)} moves)")
+
+
+def test_switching_the_data_set_keeps_labels_and_links_right(server, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server + "/?cls_mnist=6")
+    wait_headline(page, "No change yet (ε = 0)")
+    page.locator('[data-testid="stSidebar"] label', has_text="Garments (Fashion-MNIST)").click()
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
+                           ".some(e => e.innerText.includes('PGD-40') && e.innerText.includes('T-shirt'))",
+                           timeout=WAIT)
+    shown = grid_caption(page)
+    box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"] input').first.input_value()
+    assert box == "T-shirt/top"  # the garments' class, never the digits' 6
+    link = page.url
+    fresh = browser.new_page(viewport={"width": 1280, "height": 900})
+    fresh.goto(link)  # the shared link, opened fresh: the same test image
+    wait_headline(fresh, "No change yet (ε = 0)")
+    assert grid_caption(fresh).split(" · ")[0] == shown.split(" · ")[0], (link, shown)
+    fresh.close()
+    page.close()
+
+
+def test_play_ends_on_the_last_frame_with_the_slider_there(server, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server + "/?eps_mnist_inf=0.24")
+    wait_headline(page, "(ε = 0.240)")
+    page.locator('[data-testid="stMain"]').get_by_text("fast", exact=True).click()
+    play = page.locator(".st-key-play_eps_mnist_inf button").first
+    play.click()
+    wait_headline(page, "(ε = 0.300)")
+    page.wait_for_function("() => document.querySelector('.st-key-play_eps_mnist_inf button').innerText.trim()"
+                           ".endsWith('Play')", timeout=WAIT)  # stopped there, not paused mid-way
+    time.sleep(1.5)  # and it stays there
+    assert "(ε = 0.300)" in headline(page)
+    assert float(page.locator(EPS_SLIDER).first.input_value()) == pytest.approx(0.3)  # the slider is there too
+    assert "eps_mnist_inf=0.3" in page.url
+    page.close()
+
+
+def test_projector_mode_and_reset(server, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server + "/?present=1&eps_mnist_inf=0.15")
+    wait_headline(page, "(ε = 0.150)")
+    page.get_by_text("Join from your phone").wait_for(timeout=WAIT)
+    sidebar = page.locator('[data-testid="stSidebar"]').bounding_box()
+    assert sidebar is None or sidebar["x"] + sidebar["width"] <= 1  # folded away
+    qr = page.locator('img[src^="data:image/png"]').first.bounding_box()
+    assert qr["width"] >= 150  # the QR code of the address
+    page.set_viewport_size({"width": 1280, "height": 1500})
+    time.sleep(1)
+    page.screenshot(path=str(DOCS / "screenshot-projector.png"))
+    page.locator('[data-testid="stExpandSidebarButton"]').first.click()
+    page.locator(".st-key-reset button").first.click()
+    wait_headline(page, "No change yet (ε = 0)")
+    page.wait_for_function("() => !location.search.includes('present')", timeout=WAIT)
+    assert page.get_by_text("Join from your phone").count() == 0
+    page.close()
 
 
 def test_phone_width_touch_draws_instead_of_scrolling(server, browser):
@@ -149,6 +208,9 @@ def test_phone_width_touch_draws_instead_of_scrolling(server, browser):
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390  # the canvas fits the phone's width
+    for label in ("Undo", "Clear"):  # always visible (no hover on a phone) and finger-sized
+        button = page.locator("button", has_text=label).first
+        assert button.is_visible() and button.bounding_box()["height"] >= 44, label
     scroll = "() => [document.scrollingElement, ...document.querySelectorAll('[data-testid=stMain], section')]" \
              ".map(e => e ? e.scrollTop : 0).reduce((a, b) => a + b, 0)"
     top = page.evaluate(scroll)
@@ -158,8 +220,10 @@ def test_phone_width_touch_draws_instead_of_scrolling(server, browser):
     for x, y in pts[1:]:
         cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-    wait_headline(page, "ε = 0: the model says")  # the swipe drew a stroke, which became the input
+    wait_headline(page, "No change yet (ε = 0)")  # the swipe drew a stroke, which became the input
     assert page.evaluate(scroll) == top  # and the page did not scroll under the finger
     time.sleep(1)
     page.screenshot(path=str(DOCS / "screenshot-phone.png"))
+    page.locator("button", has_text="Undo").first.tap()  # the only stroke taken back: an empty canvas again
+    page.get_by_text("Draw a digit on the canvas.").wait_for(timeout=WAIT)
     ctx.close()
