@@ -30,7 +30,7 @@ NORMS = {"inf": "ℓ∞ (the paper's)", "2": "ℓ2"}
 Q = "query-params"  # every control is bound to the URL, so a link reopens the exact setup
 SPEEDS = {"slow": 0.7, "normal": 0.35, "fast": 0.12}  # Play: seconds per ε
 SLOW_S = 5.0  # an attack expected to take longer than this says so before it runs
-REPORT_URL = "app/static/reproduce.html"  # reports/reproduce.html, served by Streamlit (static/ is a link to it)
+REPORT_URL = "app/static/reproduce.html"  # the reproduction report, served by Streamlit from static/
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,11 @@ def row(items: list[tuple[bytes | str, str]], width: int, caption_width: int | N
     on a narrow screen. highlight: the index of one item to frame (the current ε in a film strip)."""
     cw = caption_width or width
     frame = "outline:3px solid #31333F;outline-offset:1px"
-    cells = [f'<figure style="margin:0;width:{cw}px;text-align:center">'
+    # max-width: a wide chart shrinks to a phone's width instead of running off the screen
+    cells = [f'<figure style="margin:0;width:{cw}px;max-width:100%;text-align:center">'
              f'<img src="{data_uri(img)}" width="{width}" alt="{escape(cap)}" '
-             f'style="image-rendering:pixelated;border-radius:4px;{frame if i == highlight else ""}"/>'
+             f'style="image-rendering:pixelated;border-radius:4px;max-width:100%;height:auto;'
+             f'{frame if i == highlight else ""}"/>'
              f'<figcaption style="font-size:0.85rem;color:#555;line-height:1.2">{escape(cap)}</figcaption></figure>'
              for i, (img, cap) in enumerate(items)]
     return f'<div style="display:flex;flex-wrap:wrap;gap:{gap}px;align-items:flex-start">{"".join(cells)}</div>'

@@ -1,4 +1,4 @@
-"""`python -m vacdemo train|evaluate|attack|assets|card|bench|reproduce`: argparse → device → data → model → train / evaluate / attack.
+"""`python -m vacdemo train|evaluate|realset|attack|assets|card|bench|reproduce`: argparse → device → data → model → train / evaluate / attack.
 
 Each command reads its arguments and calls package functions with plain values. The package's own errors
 (vacdemo.errors.VacdemoError: a bad setting, file or data folder) print as one line; anything else is a bug
@@ -28,6 +28,7 @@ from .evaluate_attacks import attack_table, load_or_fit_detector
 from .gallery import build_gallery, save_gallery
 from .model import BetaVAC
 from .paper import CAPACITIES, TABLE_EPS
+from .realset import realset_accuracy
 from .train import train
 
 
@@ -93,6 +94,16 @@ def cmd_evaluate(args) -> int:
           f"  reconstruction NLL         {m['recon_nll']:.2f} nats per image")
     if args.json:
         Path(args.json).write_text(json.dumps(m, indent=1))
+    return 0
+
+
+def cmd_realset(args) -> int:
+    """Accuracy on the real-picture set (realset/<dataset>), per kind."""
+    ckpt, model = checkpoint_for(args.dataset, args.checkpoint)
+    rows = realset_accuracy(model, args.dataset)
+    print(f"{args.dataset} real pictures, checkpoint {ckpt}:")
+    for kind, r in rows.items():
+        print(f"  {kind:<16} {r['accuracy'] * 100:5.1f} %  ({r['correct']} / {r['n']})")
     return 0
 
 
@@ -295,6 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("evaluate", "clean test accuracy and mean reconstruction error", cmd_evaluate,
                 "dataset", "data", "device", "checkpoint")
     p.add_argument("--json", help="also write the figures to this JSON file")
+
+    command("realset", "accuracy on the real-picture set, per kind", cmd_realset, "dataset", "checkpoint")
 
     p = command("attack", "robust accuracy and detection over an ε grid (PGD, §6.1–6.2)", cmd_attack,
                 "dataset", "data", "checkpoint", "detector")

@@ -13,6 +13,7 @@ from ..evaluate import evaluate
 from ..evaluate_attacks import attack_table
 from ..model import BetaVAC
 from ..paper import BEST_CAPACITY, DETECTION, ROBUST, TABLE_EPS
+from ..realset import REALSET, realset_accuracy
 
 BEGIN, END = "<!-- card:begin (python -m vacdemo card writes what follows) -->", "<!-- card:end -->"
 
@@ -64,6 +65,12 @@ def card_section(model: BetaVAC, detector: Detector, test: Split, n: int) -> str
     for r, p_rob, p_det in zip(rows, paper["robust"], paper["detection"]):
         lines.append(f"| {r['eps']:.3f} | {r['robust_accuracy']:.3f} | {p_rob:.3f} | {r['detection_accuracy']:.3f} | "
                      f"{p_det:.3f} | {r['detection_auc']:.3f} | {r['adaptive_success']:.3f} |")
+    if (REALSET / name).is_dir():
+        real = realset_accuracy(model, name)
+        lines += ["", f"- **Real pictures** (`realset/{name}`: pictures from outside {name.upper()}, each read through "
+                      "`preprocess_image` as an upload is; `scripts/make_realset.py` made them):", "",
+                  "| kind | accuracy | correct |", "|---|---:|---:|"]
+        lines += [f"| {kind} | {r['accuracy'] * 100:.1f} % | {r['correct']} / {r['n']} |" for kind, r in real.items()]
     return "\n".join(lines) + "\n"
 
 
