@@ -5,7 +5,9 @@ from html import escape
 
 import numpy as np
 
-CLEAN, ADV, GRID, TEXT = "#4C78A8", "#E45756", "#DDDDDD", "#31333F"
+# Okabe–Ito blue and vermillion: apart under every colour-vision deficiency and on a washed-out projector
+# (tests/test_ui.py simulates both).
+CLEAN, ADV, GRID, TEXT = "#0072B2", "#D55E00", "#DDDDDD", "#31333F"
 FONT = 'font-family="Source Sans Pro, sans-serif" font-size="12"'
 WIDTH = 370  # px: both charts, drawn at this size (inline <svg>, shown with st.html)
 
@@ -108,9 +110,10 @@ def curves(eps: np.ndarray, panels: list[tuple[str, list[tuple[np.ndarray, str, 
     return svg(w, h, body, "Curves over ε with the current ε marked")
 
 
-# Latent map: Okabe–Ito's colour-blind-safe colours and Paul Tol's, each class also with its own marker shape.
-CLASS_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#882255",
-                 "#44AA99", "#999933"]
+# Latent map: ten colours (Okabe–Ito's and Paul Tol's) and five marker shapes; the two classes that share a shape
+# (c and c + 5) were paired for the largest colour difference under simulated colour blindness (tests/test_ui.py).
+CLASS_COLOURS = ["#0072B2", "#E69F00", "#56B4E9", "#D55E00", "#999933", "#661100", "#882255", "#CC6677", "#332288",
+                 "#6699CC"]
 CLASS_SHAPES = ["circle", "square", "triangle", "diamond", "triangle-down"] * 2
 POLYGONS = {"triangle": [(0, -1.2), (1.1, 0.8), (-1.1, 0.8)], "triangle-down": [(0, 1.2), (1.1, -0.8), (-1.1, -0.8)],
             "diamond": [(0, -1.3), (1.1, 0), (0, 1.3), (-1.1, 0)]}  # vertices in units of the marker's radius
