@@ -19,6 +19,13 @@ def test_the_set_loads_every_kind_with_all_ten_digits():
         assert set(y.tolist()) == set(range(10)), kind
 
 
+def test_the_garment_set_loads_all_ten_classes():
+    found = load_realset("fmnist")
+    assert set(found) == {"render", "photo"}
+    for kind, (x, y) in found.items():
+        assert x.shape[1:] == (1, 28, 28) and set(y.tolist()) == set(range(10)), kind
+
+
 def card_figures() -> dict[str, float]:
     """The real-picture rows of the model card's MNIST section: kind → accuracy."""
     card = (PRETRAINED / "README.md").read_text().split("### `fmnist`")[0]
