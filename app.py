@@ -302,11 +302,13 @@ def render_film(s: Sweep, k: int, names: list[str]) -> None:
 
 def render_curves(s: Sweep, k: int, names: list[str], tau: float) -> None:
     wrong = int(np.delete(np.arange(10), s.y)[np.delete(s.probs[-1], s.y).argmax()])  # the top wrong class at the end
-    panels = [("classifier", [(s.probs[:, s.y], f"P({names[s.y]})", svg.CLEAN),
-                              (s.probs[:, wrong], f"P({names[wrong]})", svg.ADV)], None, 1.0),
-              ("reconstruction error", [(s.re, "RE", "#009E73")], tau, float(max(s.re.max(), tau) * 1.1)),
-              ("detector", [(s.score, "P(adversarial)", "#CC79A7")], 0.5, 1.0)]
-    st.html(inline.row([(svg.curves(s.eps, panels, k, s.flip()), "")], 810))
+    flip = s.flip()
+    panels = [svg.curve_panel(s.eps, "classifier", [(s.probs[:, s.y], f"P({names[s.y]})", svg.CLEAN),
+                                                    (s.probs[:, wrong], f"P({names[wrong]})", svg.ADV)], None, 1.0, k, flip),
+              svg.curve_panel(s.eps, "reconstruction error", [(s.re, "RE", "#009E73")], tau,
+                              float(max(s.re.max(), tau) * 1.1), k, flip),
+              svg.curve_panel(s.eps, "detector", [(s.score, "P(adversarial)", "#CC79A7")], 0.5, 1.0, k, flip)]
+    st.html(inline.row([(p, "") for p in panels], 250))
 
 
 def latent_note(s: Sweep, names: list[str]) -> str:

@@ -36,9 +36,9 @@ def test_page_runs_for_both_datasets(label):
     assert not at.exception
     assert headline(at).startswith("No change yet (ε = 0): the model says")
     pictures = sum(h.proto.body.count('<img src="data:image/') for h in at.get("html"))
-    # 6 views, 2 charts, the film strip (every other ε: 11 frames, plus the flip's when it falls between), the
-    # curves and the latent map: all inline, no plotly chart redrawn per move
-    assert not at.get("plotly_chart") and 6 + 2 + 11 + 2 <= pictures <= 6 + 2 + 12 + 2
+    # 6 views, 2 charts, the film strip (every other ε: 11 frames, plus the flip's and the current ε's when they
+    # fall between), 3 curves and the latent map: all inline, no plotly chart redrawn per move
+    assert not at.get("plotly_chart") and 6 + 2 + 11 + 4 <= pictures <= 6 + 2 + 13 + 4
 
 
 def test_max_eps_changes_the_prediction_of_a_correctly_classified_sample():

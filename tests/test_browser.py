@@ -120,8 +120,8 @@ def test_desktop_pick_sample_move_eps_and_draw(server, browser, capsys):
     for k in range(19, 9, -1):
         page.keyboard.press("ArrowLeft")
         moves.append(wait_headline(page, f"(ε = {0.015 * k:.3f})"))
-    # 6 views, 2 charts, the film strip (11–13 frames), the curves and the latent map: all inline images
-    assert 6 + 2 + 11 + 2 <= page.locator('img[src^="data:image/"]').count() <= 6 + 2 + 13 + 2
+    # 6 views, 2 charts, the film strip (11–13 frames), 3 curves and the latent map: all inline images
+    assert 6 + 2 + 11 + 4 <= page.locator('img[src^="data:image/"]').count() <= 6 + 2 + 13 + 4
     page.set_viewport_size({"width": 1280, "height": 2300})
     time.sleep(1)
     page.screenshot(path=str(DOCS / "screenshot-gallery.png"))

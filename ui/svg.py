@@ -80,34 +80,33 @@ def polyline(xs, ys, color: str, dashed: bool = False) -> str:
     return f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2.5"{dash}/>'
 
 
-def curves(eps: np.ndarray, panels: list[tuple[str, list[tuple[np.ndarray, str, str]], float | None, float]], k: int,
-           k_flip: int | None) -> str:
-    """Small multiples over ε, each (title, [(values, label, colour)], a dashed reference level or None, y max);
-    the current ε (index k) marked in each, the flip (index k_flip) dotted."""
-    pw, h, left, top, bottom, gap = 250, 210, 34, 26, 64, 20
-    w = len(panels) * (pw + gap)
-    body = []
-    x_of = lambda e, x0: x0 + left + (e / eps[-1]) * (pw - left - 8)  # noqa: E731
-    for i, (title, series, ref, y_max) in enumerate(panels):
-        x0 = i * (pw + gap)
-        y_of = lambda v: top + (1 - min(v, y_max) / y_max) * (h - top - bottom)  # noqa: E731
-        body += [text(x0, 14, title, weight="bold"),
-                 f'<line x1="{x0 + left}" y1="{h - bottom}" x2="{x0 + pw - 8}" y2="{h - bottom}" stroke="{GRID}"/>',
-                 text(x0 + left - 4, top + 4, f"{y_max:.2g}", "end"), text(x0 + left - 4, h - bottom + 4, "0", "end"),
-                 text(x0 + left, h - bottom + 16, "0", "middle"), text(x0 + pw - 8, h - bottom + 16, f"{eps[-1]:g}", "middle"),
-                 text(x0 + left + (pw - left) / 2, h - bottom + 16, "ε", "middle")]
-        if ref is not None:
-            body.append(polyline([x0 + left, x0 + pw - 8], [y_of(ref)] * 2, "#888888", dashed=True))
-        if k_flip is not None:
-            xf = x_of(eps[k_flip], x0)
-            body.append(f'<line x1="{xf:.1f}" y1="{top}" x2="{xf:.1f}" y2="{h - bottom}" stroke="{ADV}" '
-                        f'stroke-dasharray="2,3"/>')
-        for j, (v, label, color) in enumerate(series):
-            body.append(polyline([x_of(e, x0) for e in eps], [y_of(u) for u in v], color))
-            cy = h - bottom + 30 + 14 * j
-            body += [rect(x0 + left, cy - 8, 12, 4, color), text(x0 + left + 16, cy - 3, f"{label}: {v[k]:.2f}")]
-        body.append(mark(x_of(eps[k], x0), top - 4, h - bottom))
-    return svg(w, h, body, "Curves over ε with the current ε marked")
+def curve_panel(eps: np.ndarray, title: str, series: list[tuple[np.ndarray, str, str]], ref: float | None,
+                y_max: float, k: int, k_flip: int | None) -> str:
+    """One small chart over ε: series of (values, label, colour), a dashed reference level (or None), the current
+    ε (index k) marked, the flip (index k_flip) dotted; its legend below it. Panels wrap, so a phone stacks them."""
+    pw, h, left, top, bottom = 250, 214, 34, 26, 68
+    body = [text(0, 14, title, weight="bold"),
+            f'<line x1="{left}" y1="{h - bottom}" x2="{pw - 8}" y2="{h - bottom}" stroke="{GRID}"/>',
+            text(left - 4, top + 4, f"{y_max:.2g}", "end"), text(left - 4, h - bottom + 4, "0", "end"),
+            text(left, h - bottom + 16, "0", "middle"), text(pw - 8, h - bottom + 16, f"{eps[-1]:g}", "middle"),
+            text(left + (pw - left) / 2, h - bottom + 16, "ε", "middle")]
+
+    def x_of(e):
+        return left + (e / eps[-1]) * (pw - left - 8)
+
+    def y_of(v):
+        return top + (1 - min(v, y_max) / y_max) * (h - top - bottom)
+    if ref is not None:
+        body.append(polyline([left, pw - 8], [y_of(ref)] * 2, "#888888", dashed=True))
+    if k_flip is not None:
+        body.append(f'<line x1="{x_of(eps[k_flip]):.1f}" y1="{top}" x2="{x_of(eps[k_flip]):.1f}" y2="{h - bottom}" '
+                    f'stroke="{ADV}" stroke-dasharray="2,3"/>')
+    for j, (v, label, color) in enumerate(series):
+        body.append(polyline([x_of(e) for e in eps], [y_of(u) for u in v], color))
+        cy = h - bottom + 32 + 15 * j
+        body += [rect(left, cy - 8, 14, 4, color), text(left + 18, cy - 3, f"{label}: {v[k]:.2f}")]
+    body.append(mark(x_of(eps[k]), top - 4, h - bottom))
+    return svg(pw, h, body, f"{title} over ε, the current ε marked")
 
 
 # Latent map: ten colours (Okabe–Ito's and Paul Tol's) and five marker shapes; the two classes that share a shape
