@@ -190,3 +190,11 @@ def test_projector_mode_and_reset():
     [b for b in at.button if b.label == "Reset"][0].click().run()
     assert not at.exception
     assert at.toggle(key="present_toggle").value is False and at.slider(key="eps_mnist_inf").value == 0.0
+
+
+def test_slow_settings_say_so_before_running():
+    at = page(mode="evade the detector", steps="200")
+    assert not at.exception
+    warned = [w.value for w in at.warning if w.value.startswith("These settings take about")]
+    assert warned and "200 steps, detector-aware" in warned[0]
+    assert "(ε = 0)" in headline(at)  # and the attack then ran
