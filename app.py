@@ -79,11 +79,22 @@ def sweep_cache() -> tuple[OrderedDict, threading.Lock]:
     return OrderedDict(), threading.Lock()
 
 
+def sweep_key(name: str, x: np.ndarray, y: int | None, norm: str, steps: int, alpha: float | None,
+              target: int | None, adaptive: bool) -> tuple:
+    return name, hashlib.sha1(x.tobytes()).hexdigest(), y, norm, steps, alpha, target, adaptive
+
+
+def is_cached(name: str, x: np.ndarray, y: int | None, **settings) -> bool:
+    cache, lock = sweep_cache()
+    with lock:
+        return sweep_key(name, x, y, **settings) in cache
+
+
 def attack(name: str, x: np.ndarray, y: int | None, norm: str, steps: int, alpha: float | None,
            target: int | None, adaptive: bool, on_step=None) -> Sweep:
     """PGD at every ε of the data set's grid, in one batched call; cached by image and settings."""
     cache, lock = sweep_cache()
-    key = (name, hashlib.sha1(x.tobytes()).hexdigest(), y, norm, steps, alpha, target, adaptive)
+    key = sweep_key(name, x, y, norm, steps, alpha, target, adaptive)
     with lock:
         if key in cache:
             cache.move_to_end(key)
@@ -122,7 +133,8 @@ def pick_random(lab: Lab, name: str) -> None:
 
 
 def redraw_canvas(name: str, start: dict | None) -> None:
-    """A fresh canvas (a new key) that starts from `start` (fabric.js JSON) or blank."""
+    """Redraw the canvas from `start` (fabric.js JSON) or blank: a new starting drawing (its version changes) makes
+    the canvas redraw and send its picture, where a new widget key would not send one until the next stroke."""
     st.session_state[f"canvas_start_{name}"] = start
     st.session_state[f"canvas_version_{name}"] = st.session_state.get(f"canvas_version_{name}", 0) + 1
 
@@ -145,7 +157,7 @@ def input_ui(lab: Lab, name: str) -> tuple[np.ndarray | None, int | None, str]:
         # keys per data set: a digit's class never shows above a garment, and a link reopens the same image
         cls = st.sidebar.selectbox("Class", range(10), format_func=lambda c: names[c], key=f"cls_{name}", bind=Q)
         pos = samples_of(lab, cls)
-        sample = st.sidebar.slider("Sample", 1, len(pos), key=f"sample_{name}", bind=Q)
+        sample = st.sidebar.slider("Sample", 1, len(pos), key=f"sample_{name}", bind=Q) if len(pos) > 1 else 1
         st.sidebar.button("Random test image", icon=":material/shuffle:", on_click=pick_random, args=(lab, name))
         i = pos[min(sample, len(pos)) - 1]
         wrong = "" if lab.gallery_right[i] else ", misread by the model already at ε = 0"
@@ -160,8 +172,9 @@ def input_ui(lab: Lab, name: str) -> tuple[np.ndarray | None, int | None, str]:
         with left:  # in the main area, not the sidebar: on a phone the sidebar is folded away
             canvas = st_canvas(stroke_width=18 if name == "mnist" else 28, stroke_color="#FFFFFF",
                                background_color="#000000", height=252, width=252, drawing_mode="freedraw",
-                               initial_drawing=st.session_state.get(f"canvas_start_{name}"),
-                               return_image_data=True, key=f"canvas_{name}_{version}")
+                               initial_drawing={**(st.session_state.get(f"canvas_start_{name}") or {"objects": []}),
+                                                "version": version},  # a new version redraws it, picture and all
+                               return_image_data=True, key=f"canvas_{name}")
             st.session_state[f"canvas_json_{name}"] = canvas.json_data
             b1, b2 = st.columns(2)  # always visible and finger-sized: the canvas's own toolbar shows on hover only
             b1.button("Undo", icon=":material/undo:", key="canvas_undo", on_click=undo_stroke, args=(name,),
@@ -392,6 +405,8 @@ def attack_panel(lab: Lab, name: str, s: Sweep, norm: str, adaptive: bool, prese
     names = CLASS_NAMES[name]
     top, n = float(s.eps[-1]), len(s.eps)
     key = f"eps_{name}_{norm}"
+    for other in [k for k in st.session_state if k.startswith("playing_") and k != f"playing_{key}"]:
+        st.session_state[other] = False  # a Play left running on another data set or norm stays stopped
     playing = st.session_state.get(f"playing_{key}", False)
     if playing:  # advance one frame before the slider is drawn, so the slider shows it
         now = int(round(st.session_state.get(key, 0.0) / top * (n - 1)))
@@ -546,17 +561,17 @@ def run_attack(lab: Lab, name: str, x: np.ndarray, y: int | None, settings: dict
     """The cached sweep; a long one says so first and shows its progress."""
     per_step = st.session_state.get("seconds_per_step", 0.02) * (3 if settings["adaptive"] else 1)
     estimate = per_step * settings["steps"]
-    if estimate > SLOW_S:
-        st.warning(f"These settings take about {estimate:.0f} s ({settings['steps']} steps"
-                   f"{', detector-aware' if settings['adaptive'] else ''}): fewer steps under Advanced are quicker.",
-                   icon=":material/hourglass_top:")
-    bar = st.empty()
+    note, bar = st.empty(), st.empty()
+    if estimate > SLOW_S and not is_cached(name, x, y, **settings):
+        note.warning(f"These settings take about {estimate:.0f} s ({settings['steps']} steps"
+                     f"{', detector-aware' if settings['adaptive'] else ''}): fewer steps under Advanced are quicker.",
+                     icon=":material/hourglass_top:")
 
     def on_step(i: int, steps: int) -> None:
         if i % 5 == 0 or i == steps:
             bar.progress(i / steps, text=f"PGD step {i} of {steps} at every ε …")
     s = attack(name, x, y, **settings, on_step=on_step)
-    bar.empty()
+    bar.empty()  # the warning stays for this run, which paid for it; the next run finds the sweep cached
     if not settings["adaptive"]:
         st.session_state["seconds_per_step"] = s.seconds / settings["steps"]
     return s

@@ -20,17 +20,21 @@ def test_seeded_in_range_and_per_image(data_dir):
     assert torch.corrcoef(torch.stack([(a - x)[0].flatten(), (a - x)[1].flatten()]))[0, 1] < 0.9
 
 
-def test_training_with_augmentation_leaves_the_labels_untouched(data_dir, monkeypatch):
-    seen = []
+def test_training_with_augmentation_keeps_each_image_with_its_label(data_dir, monkeypatch):
+    """Each step trains on the labels of the very images it drew (the first epoch's order is reproducible)."""
     import vacdemo.train as T
-    real = T.augment
-    monkeypatch.setattr(T, "augment", lambda x, gen, name: seen.append(x.shape) or real(x, gen, name))
+    seen = []
+    real = T.train_step
+    monkeypatch.setattr(T, "train_step", lambda model, opt, cfg, x, y, *a: seen.append(y.clone()) or
+                        real(model, opt, cfg, x, y, *a))
     split = load_split("mnist", True, data_dir)
     small = Split(split.images[:256], split.labels[:256])
-    labels = small.labels.clone()
     cfg = preset("fast", width1=4, width2=8, epochs=1, batch_size=64, augment=True, bf16=False)
     train(cfg, small, Split(small.images[:64], small.labels[:64]), torch.device("cpu"))
-    assert len(seen) == 4 and torch.equal(small.labels, labels)
+    perm = torch.randperm(256, generator=torch.Generator().manual_seed(cfg.seed))
+    assert len(seen) == 4
+    for i, y in enumerate(seen):
+        assert torch.equal(y, small.labels[perm[i * 64:(i + 1) * 64]]), i
 
 
 def test_the_checkpoint_stores_the_ema_weights(data_dir, tmp_path):

@@ -67,8 +67,9 @@ def check_counts(**counts) -> None:
 
 
 def cmd_train(args) -> int:
-    cfg = preset(args.preset, dataset=args.dataset, capacity=args.capacity, l1=args.l1, epochs=args.epochs,
-                 seed=args.seed, batch_size=args.batch_size, **dict(args.set or []))
+    named = dict(dataset=args.dataset, capacity=args.capacity, l1=args.l1, epochs=args.epochs, seed=args.seed,
+                 batch_size=args.batch_size)
+    cfg = preset(args.preset, **{**dict(args.set or []), **{k: v for k, v in named.items() if v is not None}})
     device = pick_device(args.device)
     out = Path(args.out or f"runs/{cfg.dataset}-{args.preset}-C{cfg.capacity:g}")
     train_split = load_split(cfg.dataset, True, args.data_dir, args.download)

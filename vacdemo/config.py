@@ -100,11 +100,29 @@ def flat(cfg: Config) -> dict:
 
 
 def with_overrides(cfg: Config, **overrides) -> Config:
-    """cfg with fields replaced; the shape's fields (width1, …) may be named directly."""
+    """cfg with fields replaced, each checked; the shape's fields (width1, …) may be named directly."""
     shape = {k: overrides.pop(k) for k in SHAPE_FIELDS if k in overrides}
     if "shape" in overrides:
         raise SettingsError("override the shape's fields by name (width1=…), not 'shape' as a whole")
-    return replace(cfg, shape=replace(cfg.shape, **shape), **overrides)
+    out = replace(cfg, shape=replace(cfg.shape, **checked(ModelShape, shape)), **checked(Config, overrides))
+    check_ranges(out)
+    return out
+
+
+def check_ranges(cfg: Config) -> None:
+    """Values a run cannot use, refused by name."""
+    if cfg.dataset not in BEST_CAPACITY:
+        raise SettingsError(f"dataset must be one of {sorted(BEST_CAPACITY)}, got {cfg.dataset!r}")
+    positive = {"epochs": cfg.epochs, "batch_size": cfg.batch_size, "samples": cfg.samples,
+                "class_samples": cfg.class_samples, "lr": cfg.lr, "beta": cfg.beta,
+                **{k: getattr(cfg.shape, k) for k in ("width1", "width2", "latent_dim", "hidden")}}
+    bad = [f"{k} = {v}" for k, v in positive.items() if not v > 0]
+    bad += [f"{k} = {v}" for k, v in {"capacity": cfg.capacity, "l1": cfg.l1, "beta_start": cfg.beta_start,
+                                      "weight_decay": cfg.weight_decay, "grad_clip": cfg.grad_clip}.items() if v < 0]
+    if not 0 <= cfg.ema < 1:
+        bad.append(f"ema = {cfg.ema} (a decay in [0, 1))")
+    if bad:
+        raise SettingsError("settings out of range: " + ", ".join(bad))
 
 
 PRESETS = {

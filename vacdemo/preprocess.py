@@ -120,7 +120,9 @@ def digit_ink(g: np.ndarray) -> np.ndarray:
     dark = 1 - g if np.median(border) < 0.5 else g  # dark ink on light paper, whatever the input's polarity
     if max(dark.shape) > DIGIT_SIDE:
         dark = resize(dark, DIGIT_SIDE)
-    k = max(3, max(dark.shape) // 6) | 1  # wider than any stroke, narrower than the light's changes
+    rough = (np.median(dark[[0, -1]]) - dark) > 0.2  # clear ink, for the widest stroke's width
+    widest = 2 * ndimage.distance_transform_edt(np.pad(rough, 1)).max() if rough.any() else 0.0
+    k = max(3, max(dark.shape) // 6, 2 * int(np.ceil(widest)) + 3) | 1  # wider than any stroke, narrower than the light's changes
     paper = ndimage.uniform_filter(ndimage.grey_closing(dark, size=(k, k)), size=k)
     paper = np.maximum(paper, dark)  # the paper is never darker than what lies on it
     return np.clip((paper - dark) / np.maximum(paper, 0.05), 0, 1)
@@ -151,7 +153,7 @@ def keep_digit(a: np.ndarray) -> np.ndarray:
 def stroke_width(a: np.ndarray) -> float:
     """Median width of the strokes in px: twice the distance to the edge along the strokes' middles."""
     mask = a >= 0.5 * a.max()
-    dist = ndimage.distance_transform_edt(mask)
+    dist = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]  # padded: a crop's edge is no stroke's edge
     ridge = (dist >= ndimage.maximum_filter(dist, size=3)) & mask
     return float(2 * np.median(dist[ridge])) if ridge.any() else 1.0
 
@@ -193,7 +195,7 @@ def garment_ink(g: np.ndarray) -> np.ndarray:
     a = np.clip(a / max(float(np.percentile(a, 99.5)), 0.05), 0, 1)
     mask = a >= 0.25
     labels, n = ndimage.label(ndimage.binary_closing(mask, iterations=2))
-    if n > 1:  # keep the largest piece and anything of at least a tenth of its size (a sandal's straps)
+    if n:  # keep the largest piece and anything of at least a tenth of its size (a sandal's straps)
         sizes = ndimage.sum(mask, labels, np.arange(1, n + 1))
         keep = np.isin(labels, 1 + np.nonzero(sizes >= 0.1 * sizes.max())[0])
         a = np.where(ndimage.binary_dilation(keep, iterations=2), a, 0.0)

@@ -20,8 +20,13 @@ def load_realset(dataset: str, root: Path = REALSET) -> dict[str, tuple[torch.Te
     out = {}
     for kind in sorted(p for p in folder.iterdir() if p.is_dir()):
         files = sorted(kind.iterdir())
+        bad = [f.name for f in files if not f.stem.split("_")[0].isdigit() or int(f.stem.split("_")[0]) > 9]
+        if not files or bad:
+            raise SettingsError(f"{kind}: {'no pictures' if not files else f'names not <label>_<n>: {bad[:3]}'}")
         x = torch.stack([preprocess_image(f.read_bytes(), dataset) for f in files])
         out[kind.name] = (x, torch.tensor([int(f.stem.split("_")[0]) for f in files]))
+    if not out:
+        raise SettingsError(f"{folder}: no kinds (sub-folders of pictures)")
     return out
 
 

@@ -91,12 +91,15 @@ def check_settings(eps: np.ndarray, steps: int, alpha: np.ndarray, norm: str, ta
 def strongest_so_far(model: BetaVAC, x_adv: torch.Tensor, eps: np.ndarray, y: int, target: int | None) -> torch.Tensor:
     """Each ε keeps the strongest adversarial found at any ε up to it: an input within a smaller ball lies within
     every larger one, so the attack's strength cannot fall as ε grows (PGD run separately per ε can, by a
-    little, in ℓ2 most). Strength: a lower probability of y (untargeted) or a higher one of the target."""
+    little, in ℓ2 most). Weakness: the probability margin the attack must overcome, P(y) − max P(other)
+    (untargeted) or max P(other) − P(target) (targeted); below 0 the model is fooled."""
     if len(eps) < 2 or np.any(np.diff(eps) < 0):
         return x_adv
     with torch.no_grad(), eval_mode(model):
         p = model.classify(x_adv).softmax(1)
-    weakness = (p[:, y] if target is None else -p[:, target]).tolist()
+    goal = y if target is None else target
+    others = p.masked_fill(torch.nn.functional.one_hot(torch.tensor(goal), p.shape[1]).bool().to(p.device), -1).amax(1)
+    weakness = (p[:, y] - others if target is None else others - p[:, target]).tolist()
     best, keep = 0, list(range(len(eps)))
     for k in range(1, len(eps)):
         if weakness[k] > weakness[best]:

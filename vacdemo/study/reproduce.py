@@ -74,7 +74,8 @@ def scaled_config(name: str, run: Run, epochs: int | None) -> Config:
     r = epochs / cfg.epochs
     milestones = tuple(sorted({max(1, round(m * r)) for m in cfg.milestones} - {epochs}))
     return replace(cfg, epochs=epochs, milestones=tuple(m for m in milestones if m < epochs),
-                   capacity_ramp_epochs=cfg.capacity_ramp_epochs * r, beta_ramp_epochs=cfg.beta_ramp_epochs * r)
+                   capacity_ramp_epochs=cfg.capacity_ramp_epochs * r, beta_ramp_epochs=cfg.beta_ramp_epochs * r,
+                   ema_start_epochs=cfg.ema_start_epochs * r)
 
 
 def to_device(split: Split, device: torch.device) -> Split:
