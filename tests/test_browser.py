@@ -132,6 +132,17 @@ def test_desktop_pick_sample_move_eps_and_draw(server, browser, capsys):
     draw(page, SEVEN)
     wait_headline(page, "No change yet (ε = 0)")
     assert "the model says 7," in headline(page)  # read as a 7, markdown rendered
+    seen = page.locator('[data-testid="stSidebar"] [data-testid="stImage"] img')  # "what the model sees"
+    seven = seen.first.get_attribute("src")  # a media URL named by the picture's hash
+    draw(page, [[(200, 200), (230, 230)]])  # a stray second stroke, then Undo: the 7 alone is the input again
+    page.wait_for_function("s => document.querySelector('[data-testid=stSidebar] [data-testid=stImage] img')"
+                           ".getAttribute('src') !== s", arg=seven, timeout=WAIT)
+    stray = seen.first.get_attribute("src")
+    page.locator(".st-key-canvas_undo button").click()
+    page.wait_for_function("s => document.querySelector('[data-testid=stSidebar] [data-testid=stImage] img')"
+                           ".getAttribute('src') !== s", arg=stray, timeout=WAIT)
+    wait_headline(page, "No change yet (ε = 0)")
+    assert "the model says 7," in headline(page)
     page.set_viewport_size({"width": 1280, "height": 1200})
     time.sleep(1)
     page.screenshot(path=str(DOCS / "screenshot-draw.png"))
