@@ -210,6 +210,14 @@ def test_projector_mode_and_reset(server, browser):
     page.close()
 
 
+def swipe(cdp, pts) -> None:
+    """One finger along pts (page pixels), as raw touch events."""
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": pts[0][0], "y": pts[0][1]}]})
+    for x, y in pts[1:]:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
 def test_phone_width_touch_draws_instead_of_scrolling(server, browser):
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = ctx.new_page()
@@ -227,14 +235,15 @@ def test_phone_width_touch_draws_instead_of_scrolling(server, browser):
     top = page.evaluate(scroll)
     cdp = ctx.new_cdp_session(page)
     pts = [(box["x"] + 60 + i * 7, box["y"] + 40 + i * 9) for i in range(20)]  # a downward diagonal swipe
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": pts[0][0], "y": pts[0][1]}]})
-    for x, y in pts[1:]:
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    swipe(cdp, pts)
     wait_headline(page, "No change yet (ε = 0)")  # the swipe drew a stroke, which became the input
     assert page.evaluate(scroll) == top  # and the page did not scroll under the finger
     time.sleep(1)
     page.screenshot(path=str(DOCS / "screenshot-phone.png"))
     page.locator("button", has_text="Undo").first.tap()  # the only stroke taken back: an empty canvas again
+    page.get_by_text("Draw a digit on the canvas.").wait_for(timeout=WAIT)
+    swipe(cdp, pts)  # draw again, then Clear
+    wait_headline(page, "No change yet (ε = 0)")
+    page.locator("button", has_text="Clear").first.tap()
     page.get_by_text("Draw a digit on the canvas.").wait_for(timeout=WAIT)
     ctx.close()

@@ -1,4 +1,5 @@
 """The model card command: it measures, fills the tables between its markers and keeps the prose."""
+import re
 import shutil
 
 import torch
@@ -29,7 +30,9 @@ def test_card_measures_a_checkpoint_and_writes_its_table(tmp_path, data_dir, cap
     card = (tmp_path / "README.md").read_text()
     assert card.startswith("# Card\n\nhow they were made")
     recorded = load_checkpoint(tmp_path / "mnist").meta["metrics"]["final"]["test_accuracy"]
-    assert f"**{recorded:.2%}** on the full test set (10,000 images)" in card  # measured again, same figure
+    shown = float(re.search(r"\*\*(\d+\.\d+)%\*\* on the full test set \(10,000 images\)", card)[1]) / 100
+    # measured again in fp32: the recorded figure is training's own evaluation (bf16 where native), so within 0.2 points
+    assert abs(shown - recorded) <= 0.002, (shown, recorded)
     rows = [line for line in card.splitlines() if line.startswith("| 0.")]
     assert [r.split("|")[1].strip() for r in rows] == ["0.000", "0.075", "0.150", "0.225", "0.300"]
     assert rows[0].split("|")[3].strip() == "0.940"  # the paper's clean accuracy beside ours
@@ -49,4 +52,4 @@ def test_card_measures_a_checkpoint_and_writes_its_table(tmp_path, data_dir, cap
 
 def test_train_command_is_recorded_or_rebuilt_from_the_config():
     cmd = train_command(load_checkpoint(PRETRAINED / "mnist"))
-    assert cmd.startswith("python -m vacdemo train --dataset mnist --preset fast")
+    assert cmd.startswith("python -m vacdemo train --dataset mnist --preset ship")

@@ -24,6 +24,15 @@ PAPER = {name: {"robust": ROBUST[name][1e-6], "detection": DETECTION[name][1e-6]
          for name, tables in (("mnist", "1 and 3"), ("fmnist", "2 and 4"))}
 
 
+TITLES = {"mnist": "MNIST", "fmnist": "Fashion-MNIST"}
+MAKER = {"mnist": "make_realset.py", "fmnist": "make_realset_fmnist.py"}
+
+
+def threads_words(final: dict) -> str:
+    n = final.get("threads")
+    return "" if n is None else f" with {n} thread{'s' if n != 1 else ''}"
+
+
 def train_command(model: BetaVAC) -> str:
     """The recorded command; for older checkpoints, rebuilt from the config's differences to its preset."""
     final = model.meta["metrics"].get("final", {})
@@ -50,7 +59,7 @@ def card_section(model: BetaVAC, detector: Detector, test: Split, n: int) -> str
         f"### `{name}`",
         "",
         f"- **Made by** `{train_command(model)}` on {final.get('device', '?')}"
-        f"{' with ' + str(final['threads']) + ' threads' if 'threads' in final else ''}: train loop "
+        f"{threads_words(final)}: train loop "
         f"{final.get('wall_s', float('nan')):.0f} s, code {model.meta.get('code_version', '?')}.",
         f"- **Model**: widths {cfg.shape.width1}/{cfg.shape.width2} ({params / 1e6:.2f} M parameters; the paper's 96/192 has 5.9 M), "
         f"C = {cfg.capacity:g} (nats per latent dimension), β = {cfg.beta:g}, {cfg.epochs} epochs, batch {cfg.batch_size}.",
@@ -67,8 +76,8 @@ def card_section(model: BetaVAC, detector: Detector, test: Split, n: int) -> str
                      f"{p_det:.3f} | {r['detection_auc']:.3f} | {r['adaptive_success']:.3f} |")
     if (REALSET / name).is_dir():
         real = realset_accuracy(model, name)
-        lines += ["", f"- **Real pictures** (`realset/{name}`: pictures from outside {name.upper()}, each read through "
-                      "`preprocess_image` as an upload is; `scripts/make_realset.py` made them):", "",
+        lines += ["", f"- **Real pictures** (`realset/{name}`: pictures from outside {TITLES[name]}, each read through "
+                      f"`preprocess_image` as an upload is; `scripts/{MAKER[name]}` made them):", "",
                   "| kind | accuracy | correct |", "|---|---:|---:|"]
         lines += [f"| {kind} | {r['accuracy'] * 100:.1f} % | {r['correct']} / {r['n']} |" for kind, r in real.items()]
     return "\n".join(lines) + "\n"
