@@ -9,7 +9,7 @@ SCRIPT = ROOT / "scripts" / "ensure-chromium.sh"
 
 
 def run(env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run([shutil.which("bash"), str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
 
 
 def test_present_chromium_is_left_alone(tmp_path):
