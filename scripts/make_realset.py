@@ -143,7 +143,6 @@ def png(img: Image.Image) -> bytes:
 
 def build(per_label: int = 4, seed: int = 0) -> dict[str, int]:
     rng = random.Random(seed)
-    counts = {}
     files: dict[str, list[tuple[str, bytes]]] = {k: [] for k in [*FONT_KINDS, "strokes-canvas", "ink-photo",
                                                                   "scan-lowres"]}
     for label in range(10):
@@ -160,15 +159,19 @@ def build(per_label: int = 4, seed: int = 0) -> dict[str, int]:
                 glyph(label, rng.choice(FONT_KINDS["font-sans"] + FONT_KINDS["font-serif"]), rng, 200).convert("RGB")
             tiny = rng.randint(18, 32)
             files["scan-lowres"].append((f"{label}_{n}.png", png(src.convert("L").resize((tiny, tiny), Image.BILINEAR))))
+    return write_kinds(OUT, files)
+
+
+def write_kinds(out: Path, files: dict[str, list[tuple[str, bytes]]]) -> dict[str, int]:
+    """Each kind's folder emptied and filled with its (name, bytes) pictures; the count per kind."""
     for kind, items in files.items():
-        folder = OUT / kind
+        folder = out / kind
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.iterdir():
             old.unlink()
         for name, data in items:
             (folder / name).write_bytes(data)
-        counts[kind] = len(items)
-    return counts
+    return {kind: len(items) for kind, items in files.items()}
 
 
 if __name__ == "__main__":

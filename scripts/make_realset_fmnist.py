@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from make_realset import write_kinds  # this script's folder is on sys.path when run as a script
+
 OUT = Path(__file__).resolve().parent.parent / "realset" / "fmnist"
 
 # Outlines in the unit box (y downward), one polygon or several per garment.
@@ -92,14 +94,7 @@ def build(per_label: int = 3, seed: int = 0) -> dict[str, int]:
             garment(label, rng, backdrop=tuple([rng.randint(235, 255)] * 3)).save(buf, "PNG", optimize=True)
             files["render"].append((f"{label}_{n}.png", buf.getvalue()))
             files["photo"].append((f"{label}_{n}.jpg", photographed(garment(label, rng), rng)))
-    for kind, items in files.items():
-        folder = OUT / kind
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.iterdir():
-            old.unlink()
-        for name, data in items:
-            (folder / name).write_bytes(data)
-    return {k: len(v) for k, v in files.items()}
+    return write_kinds(OUT, files)
 
 
 if __name__ == "__main__":
