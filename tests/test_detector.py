@@ -77,3 +77,16 @@ def test_adaptive_attack_successes_are_misclassified_and_undetected(model, fitte
         under = reconstruction_error(model, x_adv) < fitted.threshold
     assert torch.equal(evaded, evaded & wrong & under)
     assert evaded.sum() >= 5  # not vacuous: at ε = 0.3 the detector-aware attack gets through on many images
+
+
+def test_the_papers_readings_on_a_known_case():
+    """τ = 2: clean errors 1, 1, 3 (one false alarm); attacked 3, 3, 1, of which the first and the last fooled
+    the model. TNR 2/3; over the clean and the successful attacks only: (2 passed + 1 caught) / 5."""
+    det = Detector(coef=1.0, intercept=-2.0)
+    m = detection_metrics(det, torch.tensor([1.0, 1.0, 3.0]), torch.tensor([3.0, 3.0, 1.0]),
+                          torch.tensor([True, False, True]))
+    assert m["tnr"] == pytest.approx(2 / 3) and m["accuracy_successful"] == pytest.approx(3 / 5)
+    assert m["accuracy"] == pytest.approx(4 / 6)  # every attacked input counted: 2 passed + 2 caught of 6
+    none = detection_metrics(det, torch.tensor([1.0, 1.0, 3.0]), torch.tensor([1.0, 1.0, 3.0]),
+                             torch.zeros(3, dtype=torch.bool))
+    assert none["accuracy_successful"] == none["tnr"]  # no attack succeeded (ε = 0): the reading is the TNR

@@ -112,6 +112,7 @@ def print_table(rows: list[dict]) -> None:
     cols = [("eps", "ε", "{:.3f}"), ("robust_accuracy", "robust acc", "{:.3f}"), ("re_clean", "RE clean", "{:.3f}"),
             ("re_adv", "RE adv", "{:.3f}"), ("detection_accuracy", "det acc", "{:.3f}"),
             ("detection_auc", "AUC", "{:.3f}"), ("detection_tpr_at_5fpr", "TPR@5%FPR", "{:.3f}"),
+            ("detection_tnr", "clean passed", "{:.3f}"), ("detection_accuracy_successful", "det acc, fooled only", "{:.3f}"),
             ("adaptive_success", "adaptive success", "{:.3f}")]
     cols = [(k, h, f, max(len(h), 5)) for k, h, f in cols if k in rows[0]]
     print("| " + " | ".join(h.rjust(w) for _, h, _, w in cols) + " |")

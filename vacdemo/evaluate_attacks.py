@@ -80,7 +80,8 @@ def attack_table(model: BetaVAC, detector: Detector, test: Split, eps_grid: list
         row = {"eps": eps, "alpha": a, "robust_accuracy": correct.float().mean().item(),
                "attack_success": (clean_correct & ~correct).float().mean().item(),
                "re_clean": re_clean.mean().item(), "re_adv": re_adv.mean().item(),
-               **{f"detection_{k}": v for k, v in detection_metrics(detector, re_clean, re_adv).items()}}
+               **{f"detection_{k}": v for k, v in
+                  detection_metrics(detector, re_clean, re_adv, clean_correct & ~correct).items()}}
         if adaptive:
             _, evaded = batched(lambda s: adaptive_pgd(model, x[s], y[s], detector, eps=eps, alpha=a,
                                                        steps=steps, lam=lam, norm=norm), n, batch_size)

@@ -68,12 +68,14 @@ def card_section(model: BetaVAC, detector: Detector, test: Split, n: int) -> str
         f"- **Under attack** (PGD-40 ℓ∞, step 0.01, the first {n} test images; detector τ = {detector.threshold:.3f}, "
         f"fitted on {detector.meta.get('n_clean', '?')} training images; {wall:.0f} s to measure):",
         "",
-        "| ε | robust acc | paper | detection acc | paper | AUC | detector-aware attack: success |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| ε | robust acc | paper | detection acc | paper | AUC | detector-aware attack: success | clean passed (TNR) "
+        "| detection acc, successful attacks only |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r, p_rob, p_det in zip(rows, paper["robust"], paper["detection"]):
         lines.append(f"| {r['eps']:.3f} | {r['robust_accuracy']:.3f} | {p_rob:.3f} | {r['detection_accuracy']:.3f} | "
-                     f"{p_det:.3f} | {r['detection_auc']:.3f} | {r['adaptive_success']:.3f} |")
+                     f"{p_det:.3f} | {r['detection_auc']:.3f} | {r['adaptive_success']:.3f} | "
+                     f"{r['detection_tnr']:.3f} | {r['detection_accuracy_successful']:.3f} |")
     if (REALSET / name).is_dir():
         real = realset_accuracy(model, name)
         lines += ["", f"- **Real pictures** (`realset/{name}`: pictures from outside {TITLES[name]}, each read through "
