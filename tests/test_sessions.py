@@ -6,6 +6,7 @@ import resource
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from unittest.mock import MagicMock
 
 import torch
 from streamlit.runtime.scriptrunner import script_cache
@@ -58,8 +59,25 @@ def serialise_script_compilation(monkeypatch) -> list:
     return calls
 
 
+def keep_a_runtime(monkeypatch) -> None:
+    """A real server has one Runtime for all sessions. Each AppTest run installs a mock Runtime as the global
+    instance and sets it back to None when it ends, so with ten at once one session's end can leave another
+    without one (seen: "Runtime hasn't been created!" as a run clears its media). While the global is None,
+    Runtime.instance() here answers with a mock built as AppTest builds its own."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.caching.storage.dummy_cache_storage import MemoryCacheStorageManager
+    from streamlit.runtime.media_file_manager import MediaFileManager
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    fallback = MagicMock(spec=Runtime)
+    fallback.media_file_mgr = MediaFileManager(MemoryMediaFileStorage("/mock/media"))
+    fallback.cache_storage_manager = MemoryCacheStorageManager()
+    monkeypatch.setattr(Runtime, "instance",
+                        classmethod(lambda cls: cls._instance if cls._instance is not None else fallback))
+
+
 def test_ten_concurrent_sessions_share_one_unchanged_model(capsys, monkeypatch):
     compiled = serialise_script_compilation(monkeypatch)
+    keep_a_runtime(monkeypatch)
     warm = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()  # loads the shared model once
     assert not warm.exception
     before = {id(m): (m, weights_hash(m)) for m in live_models()}  # the page's cached model among them
