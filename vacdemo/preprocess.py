@@ -82,15 +82,6 @@ def gray(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("L"), dtype=np.float32) / 255
 
 
-def ink(g: np.ndarray) -> np.ndarray:
-    """Gray (H, W) → ink intensity (H, W) in [0, 1] on a 0 background; light backgrounds are inverted."""
-    border = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
-    back = float(np.median(border))
-    a = 1 - g if back > 0.5 else g
-    back = min(back, 1 - back)
-    return np.clip((a - back) / max(1 - back, 1e-6), 0, 1)
-
-
 def resize(a: np.ndarray, box: int) -> np.ndarray:
     """Scale (H, W) so that its longest side is `box` pixels, aspect kept; PIL antialiases when shrinking."""
     h, w = a.shape
