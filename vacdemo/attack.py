@@ -12,6 +12,7 @@ NORMS = ("inf", "2")
 # The largest meaningful ε per norm: beyond it the ball holds the whole [0, 1]^784 cube (ℓ∞: 1; ℓ2: √784 = 28).
 EPS_LIMIT = {"inf": 1.0, "2": 28.0}
 LOSSES = ("ce", "margin")
+STEPS = ("sign", "raw")  # sign(∇L) as Madry et al. and torchattacks; raw α∇L as the paper's Algorithm 2 is written
 
 
 def margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -49,9 +50,15 @@ def per_sample(v, x: torch.Tensor, name: str) -> torch.Tensor:
     return v.expand(len(x)).view(-1, 1, 1, 1)
 
 
-def step_and_project(x_adv, grad, x, eps, alpha, norm: str) -> torch.Tensor:
-    """One ascent step of size alpha, then projection onto the ε-ball around x and onto [0, 1]."""
-    if norm == "inf":
+def step_and_project(x_adv, grad, x, eps, alpha, norm: str, step: str = "sign") -> torch.Tensor:
+    """One ascent step of size alpha (raw: α∇L itself), then projection onto the ε-ball around x and [0, 1]."""
+    if step == "raw":
+        x_adv = x_adv + alpha * grad
+        delta = torch.maximum(torch.minimum(x_adv - x, eps), -eps) if norm == "inf" else x_adv - x
+        if norm == "2":
+            d = delta.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+            delta = delta * torch.clamp(eps / d.clamp_min(1e-12), max=1.0)
+    elif norm == "inf":
         x_adv = x_adv + alpha * grad.sign()
         delta = torch.maximum(torch.minimum(x_adv - x, eps), -eps)
     else:
@@ -74,7 +81,9 @@ def random_point(x, eps, norm: str) -> torch.Tensor:
     return (x + delta).clamp(0, 1)
 
 
-def check_inputs(x, y, norm, loss, steps, target):
+def check_inputs(x, y, norm, loss, steps, target, step="sign"):
+    if step not in STEPS:
+        raise SettingsError(f"step must be one of {STEPS}, not {step!r}")
     if norm not in NORMS:
         raise SettingsError(f"norm must be one of {NORMS}, not {norm!r}")
     if loss not in LOSSES:
@@ -93,7 +102,7 @@ def check_inputs(x, y, norm, loss, steps, target):
 
 def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, steps: int = 40,
         norm: str = "inf", random_start: bool = False, target=None, loss: str = "ce",
-        fast: bool = True, on_step=None) -> torch.Tensor:
+        fast: bool = True, on_step=None, step: str = "sign") -> torch.Tensor:
     """PGD on model.classify (z = mu(x), no sampling), paper Algorithm 2.
 
     Madry et al., "Towards Deep Learning Models Resistant to Adversarial Attacks", ICLR 2018.
@@ -105,7 +114,9 @@ def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, st
     in bf16 autocast where the hardware does bf16 natively (GPUs, AVX512-BF16/AMX CPUs; the iterate itself
     stays fp32); fast=False is the plain fp32 path. tests/test_fast_path.py checks that the fast path finds
     adversarial examples as often as the plain one. on_step(i, steps), when given, is called after each step
-    (a progress bar for a long attack).
+    (a progress bar for a long attack). step "sign" moves by α·sign(∇L) (ℓ2: α∇L/‖∇L‖), as Madry et al.;
+    "raw" by α∇L of each image's own loss, as the paper's Algorithm 2 is written (a step that shrinks with the
+    gradient: measured against the sign step in the reproduction report).
     Returns x_adv with ‖x_adv − x‖ ≤ ε and x_adv ∈ [0, 1]; x, the model's mode and its .grad are untouched.
 
     >>> x_adv = pgd(model, x, y, eps=0.3)              # the paper's MNIST attack at ε = 0.3
@@ -116,7 +127,7 @@ def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, st
         if target.dim() > 1 or (target.dim() == 1 and len(target) != len(x)):
             raise SettingsError(f"target must be a class or a ({len(x)},) tensor, not shape {tuple(target.shape)}")
         target = target.expand(len(x))
-    check_inputs(x, y, norm, loss, steps, target)
+    check_inputs(x, y, norm, loss, steps, target, step)
     eps, alpha = per_sample(eps, x, "eps"), per_sample(alpha, x, "alpha")
     x = x.detach()
     if torch.all(eps == 0):  # nothing can move: skip the model entirely
@@ -130,10 +141,12 @@ def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, st
             # sample's gradient, and the same scale keeps the rounding, hence near-zero signs, identical
             with autocast(x.device, fast):
                 logits = net.classify(x_adv)
-            objective = attack_objective(logits.float(), y, target, loss).mean()
+            objective = attack_objective(logits.float(), y, target, loss)
+            # raw: each image's own gradient (a sum); sign: the batch mean (only its sign is used, see above)
+            objective = objective.sum() if step == "raw" else objective.mean()
             # grad w.r.t. the input only: no weight gradients computed, parameters' .grad untouched
             (grad,) = torch.autograd.grad(objective, x_adv)
-            x_adv = step_and_project(x_adv.detach(), grad, x, eps, alpha, norm)
+            x_adv = step_and_project(x_adv.detach(), grad, x, eps, alpha, norm, step)
             if on_step is not None:
                 on_step(i + 1, steps)
     return x_adv.detach()

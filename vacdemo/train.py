@@ -58,8 +58,9 @@ def train_step(model, opt, cfg: Config, x, y, c: float, beta: float, device) -> 
 
 
 def train(cfg: Config, train_split: Split, test_split: Split, device: torch.device,
-          out_dir: Path | None = None, limit: int | None = None) -> tuple[BetaVAC, list[dict]]:
-    """Train a β-VAC; per-epoch metrics go to out_dir/metrics.json as they come. limit: first N train images."""
+          out_dir: Path | None = None, limit: int | None = None, on_epoch=None) -> tuple[BetaVAC, list[dict]]:
+    """Train a β-VAC; per-epoch metrics go to out_dir/metrics.json as they come. limit: first N train images.
+    on_epoch(model) → dict, when given, adds its readings of the epoch's model (as evaluated) to the row."""
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     model = BetaVAC(cfg).to(device, memory_format=torch.channels_last)  # as load_checkpoint: oneDNN's faster layout
@@ -98,10 +99,12 @@ def train(cfg: Config, train_split: Split, test_split: Split, device: torch.devi
                 bar.set_postfix(recon=f"{terms['recon'].item():.1f}", kl=f"{terms['kl'].item():.3f}/{c:.3f}",
                                 ce=f"{terms['ce'].item():.3f}", acc=f"{terms['acc'].item():.3f}")
         averaged = ema is not None and ema.n_averaged.item() > 0
-        test = evaluate(ema.module if averaged else model, test_split, device, bf16=cfg.bf16)
+        current = ema.module if averaged else model
+        test = evaluate(current, test_split, device, bf16=cfg.bf16)
         raw = {"test_accuracy_raw": evaluate(model, test_split, device, bf16=cfg.bf16)["accuracy"]} if averaged else {}
         row = {"epoch": epoch + 1, "c": c, "beta": beta, **{f"train_{k}": sums[k].item() / steps for k in sums},
-               **{f"test_{k}": v for k, v in test.items()}, **raw, "wall_s": round(time.perf_counter() - start, 1)}
+               **{f"test_{k}": v for k, v in test.items()}, **raw, **(on_epoch(current) if on_epoch else {}),
+               "wall_s": round(time.perf_counter() - start, 1)}
         history.append(row)
         tqdm.write(f"epoch {row['epoch']:3d}  recon {row['train_recon']:7.2f}  kl {row['train_kl']:.3f}/{c:.3f}  "
                    f"ce {row['train_ce']:.4f}  train acc {row['train_acc']:.4f}  test acc {test['accuracy']:.4f}  {row['wall_s']:.0f}s")

@@ -16,6 +16,30 @@ from ..model import BetaVAC, reconstruction_error
 from .judge import judge_labels
 
 
+SUBSET = "random, seed 0"  # which test images: recorded, so a change of draw invalidates old measurements
+
+
+def test_subset(n_total: int, n: int, seed: int = 0) -> torch.Tensor:
+    """n test-image indices drawn at random (seeded): every model of a study sees the same images, and they
+    are not the first n of the file (whose class mix and writers need not be the test set's)."""
+    return torch.randperm(n_total, generator=torch.Generator().manual_seed(seed))[:n]
+
+
+def robust_accuracy(model: BetaVAC, *, x: torch.Tensor, y: torch.Tensor, eps_list: list[float], steps: int = 40,
+                    batch_size: int = 500) -> dict:
+    """{"robust@ε": PGD accuracy} on x (on any device: moved to the model's): one model's robustness at a glance."""
+    device = next(model.parameters()).device
+    x, y = x.to(device), y.to(device)
+    out = {}
+    for eps in eps_list:
+        alpha = default_alpha(eps, steps, "inf")
+        x_adv = batched(lambda s: pgd(model, x[s], y[s], eps=eps, alpha=alpha, steps=steps), len(x), batch_size)
+        with torch.no_grad():
+            pred = batched(lambda s: model(x_adv[s]).logits.argmax(1), len(x), batch_size)
+        out[f"robust@{eps:g}"] = (pred == y).float().mean().item()
+    return out
+
+
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
     """(k, 1, 28, 28) ∈ [0, 1] → (k, 28, 28) uint8 on the CPU: small to store, exact enough to look at."""
     return (x.squeeze(1) * 255).round().to(torch.uint8).cpu()
@@ -39,9 +63,10 @@ def measure(model: BetaVAC, judge, train: Split, test: Split, eps_grid: list[flo
     start = time.perf_counter()
     model.eval().requires_grad_(False)
     detector = fit_on_training(model, train, eps_grid, n=n_fit, steps=steps, seed=seed, batch_size=batch_size)
-    x, y = test.batch(slice(0, n_test))
+    index = test_subset(len(test), n_test).to(test.images.device)
+    x, y = test.batch(index)
     pred, re, judged, _ = read(model, judge, x, batch_size)
-    out = {"y": y, "pred_clean": pred, "re_clean": re, "judge_clean": judged}
+    out = {"index": index, "y": y, "pred_clean": pred, "re_clean": re, "judge_clean": judged}
     per_eps = {"pred_adv": [], "re_adv": [], "judge_adv": []}
     fig_i = min(range(len(eps_grid)), key=lambda i: abs(eps_grid[i] - fig_eps))
     for i, eps in enumerate(eps_grid):
@@ -56,7 +81,7 @@ def measure(model: BetaVAC, judge, train: Split, test: Split, eps_grid: list[flo
                        fig_recon=to_uint8(recon_adv[hit]))
     out.update({k: torch.stack(v) for k, v in per_eps.items()})  # (len(eps_grid), n_test)
     out = {k: v.cpu().contiguous() for k, v in out.items()}
-    meta = {"eps": list(eps_grid), "n_test": len(x), "n_fit": n_fit, "steps": steps, "alpha": default_alpha(0.0, steps, "inf"),
+    meta = {"eps": list(eps_grid), "n_test": len(x), "subset": SUBSET, "n_fit": n_fit, "steps": steps, "alpha": default_alpha(0.0, steps, "inf"),
             "fig_eps": eps_grid[fig_i], "detector": {"coef": detector.coef, "intercept": detector.intercept,
                                                      "meta": detector.meta},
             "wall_s": round(time.perf_counter() - start, 1)}

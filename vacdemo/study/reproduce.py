@@ -9,6 +9,7 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -21,10 +22,13 @@ from ..config import Config, preset
 from ..data import Split, load_split
 from ..device import describe_device, pick_device
 from ..paper import BEST_CAPACITY, FIGURE_EPS_MAX, L1, TABLE_EPS
+from ..model import BetaVAC
 from ..train import train
 from .judge import JUDGE_EPOCHS, load_judge, save_judge, train_judge
-from .measure import measure
+from .second import SECOND, second_opinions
+from .measure import SUBSET, measure, robust_accuracy, test_subset
 
+EPOCH_TRACK_N = 200  # test images attacked after every epoch of the tracked model
 MEASURE = "measure"  # measure.safetensors (tensors) + measure.json (settings, detector, training metrics)
 
 
@@ -34,17 +38,18 @@ class Run:
     dataset: str
     capacity: float
     l1: float
+    seed: int = 0  # initialisation and data order; seed 0 keeps the folder names of single-seed studies
 
     @property
     def name(self) -> str:
-        return f"{self.dataset}-C{self.capacity:g}-l1_{self.l1:g}"
+        return f"{self.dataset}-C{self.capacity:g}-l1_{self.l1:g}" + (f"-s{self.seed}" if self.seed else "")
 
 
 @dataclass(frozen=True)
 class Settings:
     preset: str  # "paper" (96/192 channels, for GPUs) or "fast" (16/32, for CPUs)
     epochs: int  # per model; the preset's lr milestones and capacity ramp scale with it
-    n_test: int  # first test images attacked at each ε
+    n_test: int  # test images attacked at each ε: a seeded random draw, the same for every model
     n_fit: int  # training images (and their PGD versions) each detector is fitted on
     steps: int  # PGD steps (the paper's 40)
     device: str
@@ -53,12 +58,24 @@ class Settings:
     data_dir: str | None = None
     download: bool = False
     train_images: int | None = None  # the first N training images only (tests, quick looks); None = all
+    seeds: int = 1  # models per (capacity, λ), trained from seeds 0 … seeds − 1
+    second: int = 0  # test images for the second opinions (APGD, Square, the raw step) on λ = 0 at the best C
+    extra_l1: tuple[float, ...] = ()  # λ beyond the paper's, at the best capacity, seed 0: where ℓ1 bites
 
 
-def plan(datasets: list[str], capacities: list[float]) -> list[Run]:
-    """Capacity sweeps first (Figs. 3–4), then ℓ1 sweeps (Tables 1–4): a run cut short keeps the figures."""
-    runs = [Run(d, c, 0.0) for d in datasets for c in capacities]
-    return runs + [Run(d, BEST_CAPACITY[d], lam) for d in datasets for lam in L1[d]]
+def plan(datasets: list[str], capacities: list[float], seeds: int = 1, extra_l1=()) -> list[Run]:
+    """Seed by seed (a run cut short keeps whole studies): capacity sweeps first (Figs. 3–4), then ℓ1
+    sweeps (Tables 1–4); last, the λ beyond the paper's (seed 0)."""
+    runs = []
+    for seed in range(seeds):
+        runs += [Run(d, c, 0.0, seed) for d in datasets for c in capacities]
+        runs += [Run(d, BEST_CAPACITY[d], lam, seed) for d in datasets for lam in L1[d]]
+    return runs + [Run(d, BEST_CAPACITY[d], lam) for d in datasets for lam in extra_l1 if lam not in L1[d]]
+
+
+def tracked(run: Run) -> bool:
+    """The model whose robustness is measured after every epoch: the best capacity, λ = 0, seed 0."""
+    return run.l1 == 0 and run.capacity == BEST_CAPACITY[run.dataset] and run.seed == 0
 
 
 def eps_grid(dataset: str) -> list[float]:
@@ -68,7 +85,7 @@ def eps_grid(dataset: str) -> list[float]:
 
 def scaled_config(name: str, run: Run, epochs: int | None) -> Config:
     """The preset for this run; with other epochs, the lr milestones and the capacity ramp scale with them."""
-    cfg = preset(name, dataset=run.dataset, capacity=run.capacity, l1=run.l1)
+    cfg = preset(name, dataset=run.dataset, capacity=run.capacity, l1=run.l1, seed=run.seed)
     if epochs is None or epochs == cfg.epochs:
         return cfg
     r = epochs / cfg.epochs
@@ -89,8 +106,8 @@ def measured(folder: Path, s: Settings, grid: list[float], cfg: Config, n: int) 
     if not path.exists() or not (folder / f"{MEASURE}.safetensors").exists():
         return False
     meta = json.loads(path.read_text())
-    return (meta.get("n_fit"), meta.get("steps"), meta.get("eps"), meta.get("n_test_asked")) == \
-        (s.n_fit, s.steps, grid, s.n_test) and Config.from_dict(meta.get("config", {})) == cfg and \
+    return (meta.get("n_fit"), meta.get("steps"), meta.get("eps"), meta.get("n_test_asked"), meta.get("subset")) == \
+        (s.n_fit, s.steps, grid, s.n_test, SUBSET) and Config.from_dict(meta.get("config", {})) == cfg and \
         meta.get("training", {}).get("train_images") == n
 
 
@@ -116,23 +133,52 @@ def train_and_measure(run: Run, s: Settings, folder: Path) -> dict:
     if model is not None and (model.cfg != cfg or model.meta["metrics"].get("train_images") != n):
         model = None  # trained with other settings: train again
     if model is not None and measured(folder, s, grid, cfg, n):
-        return {"run": run.name, "status": "reused"}
-    for f in folder.glob(f"{MEASURE}.*"):  # stale: a crash below must not leave them beside a new model
-        f.unlink()
+        status = "reused"
+    else:
+        model = train_if_needed_and_measure(run, s, folder, cfg, grid, n, model, train_split, device)
+        status = "done"
+    if s.second and run.l1 == 0 and run.capacity == BEST_CAPACITY[run.dataset] and not seconded(folder, s):
+        test_split = to_device(load_split(run.dataset, False, s.data_dir, s.download), device)
+        tensors, meta = second_opinions(model.to(device), test_split, TABLE_EPS[run.dataset][1:], n=s.second,
+                                        steps=s.steps)
+        save_file(tensors, str(folder / f"{SECOND}.safetensors"))
+        (folder / f"{SECOND}.json").write_text(json.dumps(meta | {"run": asdict(run)}, indent=1))
+        status += " + second opinions"
+    return {"run": run.name, "status": status, "wall_s": round(time.perf_counter() - start, 1)}
+
+
+def seconded(folder: Path, s: Settings) -> bool:
+    """Whether folder holds second opinions with these settings."""
+    path = folder / f"{SECOND}.json"
+    if not path.exists() or not (folder / f"{SECOND}.safetensors").exists():
+        return False
+    meta = json.loads(path.read_text())
+    return (meta.get("n"), meta.get("steps")) == (s.second, s.steps)
+
+
+def train_if_needed_and_measure(run: Run, s: Settings, folder: Path, cfg: Config, grid, n: int, model, train_split,
+                                device) -> BetaVAC:
+    """Train (when model is None) and measure; returns the model."""
+    for f in [*folder.glob(f"{MEASURE}.*"), *folder.glob(f"{SECOND}.*")]:  # stale: a crash below must not leave
+        f.unlink()  # them beside a new model
     test_split = to_device(load_split(run.dataset, False, s.data_dir, s.download), device)
     if model is None:
         print(f"training {run.name} ({cfg.epochs} epochs, {n} images)")
-        model, history = train(cfg, train_split, test_split, device, out_dir=folder, limit=n)
+        on_epoch = None
+        if tracked(run):  # is short training the cause of the robustness? (issue 16, item 5)
+            x, y = test_split.batch(test_subset(len(test_split), EPOCH_TRACK_N))
+            on_epoch = partial(robust_accuracy, x=x, y=y, eps_list=TABLE_EPS[run.dataset][1:], steps=s.steps)
+        model, history = train(cfg, train_split, test_split, device, out_dir=folder, limit=n, on_epoch=on_epoch)
         save_checkpoint(model.cpu(), folder, {"final": {**history[-1], "device": str(device)},
                                               "preset": s.preset, "train_images": n})
     judge, _ = load_judge(Path(s.work) / f"judge-{run.dataset}")
     tensors, meta = measure(model.to(device), judge.to(device), train_split, test_split, grid,
                             n_test=s.n_test, n_fit=s.n_fit, fig_eps=TABLE_EPS[run.dataset][2], steps=s.steps)
-    meta.update(n_test_asked=s.n_test, run=asdict(run), config=cfg.to_dict(), device=str(device),
+    meta.update(n_test_asked=s.n_test, subset=SUBSET, run=asdict(run), config=cfg.to_dict(), device=str(device),
                 training=load_checkpoint(folder).meta["metrics"])
     save_file(tensors, str(folder / f"{MEASURE}.safetensors"))
     (folder / f"{MEASURE}.json").write_text(json.dumps(meta, indent=1))
-    return {"run": run.name, "status": "done", "wall_s": round(time.perf_counter() - start, 1)}
+    return model
 
 
 def ensure_judges(datasets: list[str], s: Settings) -> None:
@@ -155,7 +201,7 @@ def ensure_judges(datasets: list[str], s: Settings) -> None:
 def reproduce(datasets: list[str], capacities: list[float], s: Settings, command: str = "") -> list[dict]:
     """Judges, then every run (jobs at a time, each in its own process when jobs > 1); returns their status."""
     start = time.perf_counter()
-    runs = plan(datasets, capacities)
+    runs = plan(datasets, capacities, s.seeds, s.extra_l1)
     ensure_judges(datasets, s)
     threads = max(1, (os.cpu_count() or 1) // s.jobs)
     results = []
