@@ -11,7 +11,7 @@ import torch
 
 from conftest import ROOT
 from vacdemo.cli import main
-from vacdemo.study.findings import claims, rows_for
+from vacdemo.study.findings import Study, claims, rows_for
 from vacdemo.paper import L1, ROBUST, TABLE_EPS
 from vacdemo.study.reproduce import Run, eps_grid, plan, scaled_config
 
@@ -22,6 +22,13 @@ def test_plan_puts_the_capacity_sweeps_first():
     assert all(r.l1 == 0 for r in runs[:8]) and all(r.l1 > 0 for r in runs[8:])
     assert {r.capacity for r in runs[8:] if r.dataset == "fmnist"} == {10.0}
     assert [r.l1 for r in runs[8:12]] == L1["mnist"]
+
+
+def test_plan_goes_seed_by_seed_then_the_extra_l1():
+    runs = plan(["mnist"], [0.1, 1.0], seeds=3, extra_l1=(1e-3, 1e-6))  # 1e-6 is the paper's: not twice
+    assert [r.seed for r in runs[:6]] == [0] * 6 and [r.seed for r in runs[12:18]] == [2] * 6
+    assert runs[-1] == Run("mnist", 1.0, 1e-3, 0) and len(runs) == 19
+    assert runs[6].name == "mnist-C0.1-l1_0-s1" and runs[0].name == "mnist-C0.1-l1_0"
 
 
 @pytest.mark.parametrize("dataset", ["mnist", "fmnist"])
@@ -40,71 +47,118 @@ def test_schedule_scales_with_the_epochs():
     assert scaled_config("paper", Run("fmnist", 10.0, 1e-3), 7).l1 == 1e-3
 
 
-def fake_measurement(dataset: str, capacity: float, l1: float, recon_reads: str = "adversarial", turned: int = 50,
-                     re_gain: float = 10.0, adversarial_from: float = 0.0, re_clean: float = 1.0) -> tuple[dict, dict]:
-    """100 test images, all right when clean; at ε > 0 the first `turned` become class (y + 1) % 10, and the
-    judge reads their reconstruction as recon_reads ('adversarial' or 'true'; 'adversarial' only from ε ≥
-    adversarial_from). RE is re_clean when clean and rises by re_gain per unit of ε; the detector flags RE > 1.2."""
-    grid, n = eps_grid(dataset), 100
+def fake_measurement(dataset: str, capacity: float, l1: float, recon_reads: str = "adversarial", turned=100,
+                     re_gain: float = 10.0, adversarial_from: float = 0.0, re_clean: float = 1.0,
+                     seed: int = 0) -> tuple[dict, dict]:
+    """200 test images, all right when clean; at ε > 0 the first `turned` (a number, or a function of ε)
+    become class (y + 1) % 10, and the judge reads their reconstruction as recon_reads ('adversarial' or 'true';
+    'adversarial' only from ε ≥ adversarial_from). RE is re_clean when clean and rises by re_gain per unit of ε;
+    the detector flags RE > 1.2."""
+    grid, n = eps_grid(dataset), 200
     y = torch.arange(n) % 10
-    pred_adv = torch.stack([y if e == 0 else torch.where(torch.arange(n) < turned, (y + 1) % 10, y) for e in grid])
+    k = turned if callable(turned) else (lambda e: turned)
+    pred_adv = torch.stack([y if e == 0 else torch.where(torch.arange(n) < k(e), (y + 1) % 10, y) for e in grid])
     judged = torch.stack([p if recon_reads == "adversarial" and e >= adversarial_from else y
                           for p, e in zip(pred_adv, grid)])
     re_adv = torch.stack([torch.full((n,), re_clean + re_gain * e) for e in grid])
     t = {"y": y, "pred_clean": y.clone(), "re_clean": torch.full((n,), re_clean), "judge_clean": y.clone(),
          "pred_adv": pred_adv, "re_adv": re_adv, "judge_adv": judged}
-    meta = {"run": {"dataset": dataset, "capacity": capacity, "l1": l1}, "eps": grid,
+    meta = {"run": {"dataset": dataset, "capacity": capacity, "l1": l1, "seed": seed}, "eps": grid,
             "detector": {"coef": 50.0, "intercept": -60.0}}  # τ = 1.2
     return meta, t
 
 
-def verdicts(rows, dataset="mnist", fig_eps=0.15) -> dict[str, str]:
-    return {c["claim"][:20]: c["verdict"] for c in claims(rows, dataset, fig_eps)}
+def verdicts(measurements, dataset="mnist", fig_eps=0.15) -> dict[str, str]:
+    return {c["claim"][:20]: c["verdict"] for c in claims(Study(measurements), dataset, fig_eps)}
 
 
-def test_rows_count_robust_accuracy_and_the_judge():
+def test_rows_count_robust_accuracy_detection_and_the_judge():
     rows = rows_for(*fake_measurement("mnist", 1.0, 0.0))
     assert rows[0]["robust_accuracy"] == 1.0 and rows[0]["successful_attacks"] == 0
     assert rows[0]["detection_accuracy"] == 0.5  # ε = 0: the "attacked" images are the clean ones
+    assert rows[0]["detection_tnr"] == 1.0  # the paper's ε = 0 quantity: every clean image let through
     for r in rows[1:]:
-        assert (r["robust_accuracy"], r["successful_attacks"], r["recon_as_adversarial"]) == (0.5, 50, 1.0)
+        assert (r["robust_accuracy"], r["successful_attacks"], r["recon_as_adversarial"]) == (0.5, 100, 1.0)
         assert r["recon_as_true"] == 0.0 and r["detection_accuracy"] == 1.0
+
+
+def test_detection_over_successful_attacks_only_on_a_known_case():
+    # ε = 0.0375 raises RE to 1.375 > τ: every attacked image flagged; 50 of 200 attacks succeed
+    meta, t = fake_measurement("mnist", 1.0, 0.0, turned=50)
+    t["re_clean"][:20] = 2.0  # 20 clean images wrongly flagged: TNR 0.9
+    r = rows_for(meta, t)[1]
+    assert r["detection_tnr"] == pytest.approx(0.9)
+    assert r["detection_accuracy"] == pytest.approx((180 + 200) / 400)  # every attack counted
+    assert r["detection_accuracy_successful"] == pytest.approx((180 + 50) / 250)  # clean + the 50 successful
+    study = Study([(meta, t)])
+    assert study.stat("mnist", 1.0, 0.0, "detection_successful", 1).mean == pytest.approx((180 + 50) / 250)
+
+
+def test_seed_means_and_spread():
+    ms = [fake_measurement("mnist", 1.0, 0.0, turned=k, seed=s) for s, k in enumerate((40, 50, 60))]
+    study = Study(ms)
+    row = [r for r in study.mean_rows if r["eps"] > 0][0]
+    assert row["seeds"] == 3 and row["robust_accuracy"] == pytest.approx(0.75)
+    assert row["robust_accuracy_sd"] == pytest.approx(0.05)  # 0.8, 0.75, 0.7
+    s = study.stat("mnist", 1.0, 0.0, "robust", 1)
+    assert s.sd == pytest.approx(0.05) and study.margin_one(s) >= 0.1  # twice the seed s.d.
 
 
 @pytest.mark.parametrize("reads, start, verdict", [("adversarial", 0.0, "confirmed"), ("true", 0.0, "not confirmed"),
                                                    ("adversarial", 0.2, "confirmed at larger ε only")])
 def test_the_decoder_claim_follows_the_judge(reads, start, verdict):
-    rows = rows_for(*fake_measurement("mnist", 1.0, 0.0, reads, adversarial_from=start))
-    assert verdicts(rows)["The decoder reconstr"] == verdict
+    found = verdicts([fake_measurement("mnist", 1.0, 0.0, reads, adversarial_from=start)])
+    assert found["The decoder reconstr"] == verdict
+
+
+def seeds(dataset, capacity, l1, turned, jitter=(0, 0, 0), **kw) -> list:
+    """Three seeds of one setting, the turned count moved by jitter per seed."""
+    return [fake_measurement(dataset, capacity, l1, turned=turned + j, seed=s, **kw) for s, j in enumerate(jitter)]
 
 
 def test_capacity_claims_follow_the_sweep():
-    # robustness falls steadily with C (20, 40, 60, 80 of 100 turned): a trend, so capacity does control it
-    trend = [r for c, k in ((0.01, 20), (0.1, 40), (1.0, 60), (10.0, 80))
-             for r in rows_for(*fake_measurement("mnist", c, 0.0, turned=k))]
+    # robustness falls steadily with C (40, 80, 120, 160 of 200 turned): capacity does control it
+    trend = [m for c, k in ((0.01, 40), (0.1, 80), (1.0, 120), (10.0, 160)) for m in seeds("mnist", c, 0.0, k)]
     assert verdicts(trend)["Capacity does not co"] == "not confirmed"
-    flat = [r for c in (0.01, 0.1, 1.0, 10.0) for r in rows_for(*fake_measurement("mnist", c, 0.0))]
+    flat = [m for c in (0.01, 0.1, 1.0, 10.0) for m in seeds("mnist", c, 0.0, 100)]
     assert verdicts(flat)["Capacity does not co"] == "confirmed"
+    # 16 points between capacities, but seeds of one capacity already differ by ±20 points: within the margin
+    noisy = [m for c, k in ((0.01, 100), (1.0, 132)) for m in seeds("mnist", c, 0.0, k, jitter=(-40, 0, 40))]
+    assert verdicts(noisy)["Capacity does not co"] == "confirmed"
     # C = 0.01's attacked images barely raise RE, so it detects worse; the claim also wants its clean RE highest
     def sweep(clean_re_low: float):
-        return [r for c, g, re in ((0.01, 0.5, clean_re_low), (0.1, 10.0, 1.1), (1.0, 10.0, 1.1))
-                for r in rows_for(*fake_measurement("mnist", c, 0.0, re_gain=g, re_clean=re))]
+        return [m for c, g, re in ((0.01, 0.1, clean_re_low), (0.1, 10.0, 1.1), (1.0, 10.0, 1.1))
+                for m in seeds("mnist", c, 0.0, 100, re_gain=g, re_clean=re)]
     assert verdicts(sweep(1.0))["Capacity matters for"] == "not confirmed"
     assert verdicts(sweep(1.15))["Capacity matters for"] == "confirmed"
 
 
-def test_l1_and_headline_claims():
-    base = rows_for(*fake_measurement("fmnist", 10.0, 0.0, turned=60, re_gain=30.0))
-    more_robust = [r for lam in L1["fmnist"] for r in rows_for(*fake_measurement("fmnist", 10.0, lam, turned=40))]
+def test_l1_claims_both_ways():
+    base = seeds("fmnist", 10.0, 0.0, 120, re_gain=30.0)
+    more_robust = [m for lam in L1["fmnist"] for m in seeds("fmnist", 10.0, lam, 80, re_gain=2.0)]
     found = verdicts(base + more_robust, "fmnist", 0.05)
-    assert found["ℓ1 regularisation of"] == "not confirmed"  # λ > 0 keeps 20 points more
-    assert found["ℓ1 regularisation lo"] == "confirmed"  # with re_gain 10 the smallest ε goes undetected
-    assert found["The β-VAC is not rob"] == "not confirmed"  # 40 % kept at the largest ε
-    assert found["Its reconstruction e"] == "confirmed"
+    assert found["ℓ1 regularisation of"] == "not confirmed"  # λ > 0 keeps 20 points more at every ε
+    assert found["ℓ1 regularisation lo"] == "confirmed"  # re_gain 2: RE stays ≤ τ, nothing detected
+    same = [m for lam in L1["fmnist"] for m in seeds("fmnist", 10.0, lam, 120, re_gain=30.0)]
+    found = verdicts(base + same, "fmnist", 0.05)
+    assert found["ℓ1 regularisation of"] == "confirmed" and found["ℓ1 regularisation lo"] == "not confirmed"
+
+
+def test_headline_claims_read_every_column():
+    everything = verdicts(seeds("mnist", 1.0, 0.0, 200, re_gain=30.0))
+    assert everything["The β-VAC is not rob"] == "confirmed" and everything["Its reconstruction e"] == "confirmed"
+    kept = verdicts(seeds("mnist", 1.0, 0.0, 120))  # 40 % kept at every ε
+    assert kept["The β-VAC is not rob"] == "not confirmed"
+    # robust at the first table column (ε = 0.075) only, as our paper-width models: the verdict says so
+    first = verdicts([fake_measurement("mnist", 1.0, 0.0, turned=lambda e: 80 if e < 0.1 else 200, seed=s)
+                      for s in range(3)])
+    assert first["The β-VAC is not rob"] == "confirmed from ε = 0.15 on"
+    # re_gain 0.5: RE stays under τ until ε = 0.4: nothing detected at any column
+    assert verdicts(seeds("mnist", 1.0, 0.0, 200, re_gain=0.5))["Its reconstruction e"] == "not confirmed"
 
 
 def test_claims_without_their_models_say_not_measured():
-    found = verdicts(rows_for(*fake_measurement("fmnist", 10.0, 0.0, "true")), "fmnist", 0.05)
+    found = verdicts([fake_measurement("fmnist", 10.0, 0.0, "true")], "fmnist", 0.05)
     assert found["Capacity does not co"] == "not measured"  # one capacity: no sweep
     assert found["ℓ1 regularisation of"] == "not measured"  # no λ > 0
 

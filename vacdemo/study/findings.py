@@ -1,6 +1,7 @@
-"""Measurements → one row per (model, ε), and a verdict on each of the paper's claims.
+"""Measurements → rows per (model, ε), their means over seeds, and a verdict on each of the paper's claims.
 
-Every rule a verdict follows is stated in its text, so a reader can disagree with the rule, not the numbers.
+Every verdict reads the whole ε range and weighs each difference against a margin made of the seed-to-seed
+spread and the test sample's (vacdemo.study.spread); its text states the rule, the margins and the spread.
 """
 import json
 import math
@@ -11,25 +12,45 @@ import torch
 from safetensors.torch import load_file
 
 from ..detector import Detector, detection_metrics
-from ..paper import BEST_CAPACITY
+from ..paper import BEST_CAPACITY, ROBUST, TABLE_EPS
+from .spread import (BOOT_SES, CONSISTENT, FLOOR, SEED_SDS, Effect, Stat, effect, margin, margin_one,
+                     resample_weights)
 
-MARGIN = 0.05  # a difference in accuracy smaller than this is "no change" (±1.6 points is 1 s.e. at n = 1000)
-NOT_ROBUST = 0.2  # "not robust": at the largest ε, robust accuracy below this share of clean accuracy
-DETECTS = 0.8  # "detects": detection accuracy at the largest ε at least this (the paper's tables: 0.80–0.99)
+NOT_ROBUST = 0.2  # "not robust" at an ε: robust accuracy (plus its margin) below this share of clean accuracy
+DETECTS = 0.8  # "detects" at an ε: detection over clean and successful attacks (minus its margin) at least this
 MAJORITY = 0.5  # "the decoder draws the adversarial class": more than this share of successful attacks
-MONOTONE = 0.8  # |Spearman ρ| of 4 points ≥ 0.8: at most one pair out of order, a consistent trend
+AVERAGED = ("clean_accuracy", "robust_accuracy", "re_clean", "re_adv", "detection_accuracy", "detection_auc",
+            "detection_tnr", "detection_accuracy_successful", "successful_attacks", "recon_as_adversarial",
+            "recon_as_true", "judge_on_clean_recon")
+RULE = (f"An effect counts where it exceeds its margin: max({SEED_SDS:g} × the seed-to-seed s.d., {BOOT_SES:g} × the "
+        f"bootstrap s.e. over test images, {FLOOR}); read over the ε range, it must do so at more than "
+        f"{CONSISTENT:.0%} of the ε > 0 columns.")
 
 
 def load_measurements(work: Path) -> list[tuple[dict, dict[str, torch.Tensor]]]:
-    """(meta, tensors) for every measured model under work, capacity sweep order."""
-    found = [(json.loads(p.read_text()), load_file(str(p.with_suffix(".safetensors"))))
-             for p in sorted(Path(work).glob("*/measure.json"))]
-    return sorted(found, key=lambda m: (m[0]["run"]["dataset"], m[0]["run"]["l1"], m[0]["run"]["capacity"]))
+    """(meta, tensors) for every measured model under work, sorted by setting then seed; meta gains
+    "history" (metrics.json), "second" (+ tensors "second/…") and "weights" where the folder has them."""
+    found = []
+    for p in sorted(Path(work).glob("*/measure.json")):
+        meta, t = json.loads(p.read_text()), load_file(str(p.with_suffix(".safetensors")))
+        meta["run"].setdefault("seed", 0)
+        for name, key in (("metrics.json", "history"), ("weights.json", "weights"), ("second.json", "second")):
+            if (p.parent / name).exists():
+                meta[key] = json.loads((p.parent / name).read_text())
+        if "second" in meta:
+            t |= {f"second/{k}": v for k, v in load_file(str(p.parent / "second.safetensors")).items()}
+        found.append((meta, t))
+    return sorted(found, key=lambda m: tuple(m[0]["run"][k] for k in ("dataset", "l1", "capacity", "seed")))
+
+
+def flags(meta: dict, re: torch.Tensor) -> torch.Tensor:
+    det = Detector(meta["detector"]["coef"], meta["detector"]["intercept"])
+    return det.prob(re.double()) >= 0.5
 
 
 def rows_for(meta: dict, t: dict[str, torch.Tensor]) -> list[dict]:
-    """Per ε: robust accuracy, RE, detection (the §6.1 detector), and how the judge reads the reconstructions
-    of successful attacks (clean right, adversarial wrong)."""
+    """Per ε, for one model: robust accuracy, RE, detection (the §6.1 detector; over every attack, and over
+    clean + successful attacks only), and how the judge reads the reconstructions of successful attacks."""
     run, y = meta["run"], t["y"]
     det = Detector(meta["detector"]["coef"], meta["detector"]["intercept"])
     clean_right = t["pred_clean"] == y
@@ -40,11 +61,11 @@ def rows_for(meta: dict, t: dict[str, torch.Tensor]) -> list[dict]:
         n_hit = int(hit.sum())
         judged = t["judge_adv"][i][hit]
         rows.append({
-            "dataset": run["dataset"], "capacity": run["capacity"], "l1": run["l1"], "eps": eps,
-            "n": len(y), "clean_accuracy": clean_right.float().mean().item(),
+            "dataset": run["dataset"], "capacity": run["capacity"], "l1": run["l1"], "seed": run.get("seed", 0),
+            "eps": eps, "n": len(y), "clean_accuracy": clean_right.float().mean().item(),
             "robust_accuracy": (pred == y).float().mean().item(),
             "re_clean": t["re_clean"].mean().item(), "re_adv": t["re_adv"][i].mean().item(),
-            **{f"detection_{k}": v for k, v in detection_metrics(det, t["re_clean"], t["re_adv"][i]).items()},
+            **{f"detection_{k}": v for k, v in detection_metrics(det, t["re_clean"], t["re_adv"][i], hit).items()},
             "successful_attacks": n_hit,
             "recon_as_adversarial": (judged == pred[hit]).float().mean().item() if n_hit else float("nan"),
             "recon_as_true": (judged == y[hit]).float().mean().item() if n_hit else float("nan"),
@@ -54,25 +75,109 @@ def rows_for(meta: dict, t: dict[str, torch.Tensor]) -> list[dict]:
     return rows
 
 
+def average(rows: list[dict]) -> list[dict]:
+    """One row per (dataset, capacity, λ, ε): the mean over seeds of each measure, its s.d. as key_sd (nan
+    with one seed) and the number of seeds."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["dataset"], r["capacity"], r["l1"], round(r["eps"], 6)), []).append(r)
+    out = []
+    for rs in groups.values():
+        row = {k: rs[0][k] for k in ("dataset", "capacity", "l1", "eps", "n")} | {"seeds": len(rs)}
+        for k in AVERAGED:
+            v = np.array([r[k] for r in rs], dtype=float)
+            row[k] = float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
+            row[f"{k}_sd"] = float(np.nanstd(v, ddof=1)) if np.isfinite(v).sum() > 1 else float("nan")
+        out.append(row)
+    return out
+
+
 def select(rows: list[dict], **where) -> list[dict]:
     return [r for r in rows if all(math.isclose(r[k], v, rel_tol=1e-9, abs_tol=1e-12) if isinstance(v, float)
                                    else r[k] == v for k, v in where.items())]
 
 
-def mean_over_attacks(rows: list[dict], key: str) -> float:
-    """The mean of key over the ε > 0 rows: one number per model for 'how robust' or 'how detectable'."""
-    return float(np.mean([r[key] for r in rows if r["eps"] > 0]))
+class Study:
+    """Per-image scores of every model, grouped by setting (dataset, capacity, λ) over seeds."""
+
+    def __init__(self, measurements: list[tuple[dict, dict]]):
+        self.models = measurements
+        self.rows = [r for meta, t in measurements for r in rows_for(meta, t)]
+        self.mean_rows = average(self.rows)
+        self._w: dict[int, np.ndarray] = {}
+
+    def weights(self, n: int) -> np.ndarray:
+        if n not in self._w:
+            self._w[n] = resample_weights(n)
+        return self._w[n]
+
+    def setting(self, dataset: str, capacity: float, l1: float) -> list[tuple[dict, dict]]:
+        return [(m, t) for m, t in self.models if m["run"]["dataset"] == dataset and
+                math.isclose(m["run"]["capacity"], capacity) and math.isclose(m["run"]["l1"], l1, abs_tol=1e-15)]
+
+    def values(self, dataset: str, key: str, **where) -> list[float]:
+        return sorted({m["run"][key] for m, _ in self.models if m["run"]["dataset"] == dataset and
+                       all(math.isclose(m["run"][k], v, abs_tol=1e-15) for k, v in where.items())})
+
+    def eps(self, dataset: str) -> list[float]:
+        return next(m["eps"] for m, _ in self.models if m["run"]["dataset"] == dataset)
+
+    def stat(self, dataset: str, capacity: float, l1: float, key: str, i: int) -> Stat:
+        """key at the i-th ε of one setting, over its seeds: robust, detection (every attack), detection_successful,
+        recon_as_adversarial, re_clean, clean."""
+        nums, dens = [], []
+        for meta, t in self.setting(dataset, capacity, l1):
+            num, den = scores(meta, t, key, i)
+            nums.append(num)
+            dens.append(den)
+        return Stat(np.stack(nums), np.stack(dens))
+
+    def over_eps(self, dataset: str, capacity: float, l1: float, key: str) -> list[Stat]:
+        """key at every ε > 0."""
+        return [self.stat(dataset, capacity, l1, key, i) for i, e in enumerate(self.eps(dataset)) if e > 0]
+
+    def compare(self, dataset: str, a: tuple[float, float], b: tuple[float, float], key: str) -> Effect:
+        """(capacity, λ) a − b for key over the ε > 0 columns."""
+        eps = [e for e in self.eps(dataset) if e > 0]
+        first = self.setting(dataset, *a)[0][1]
+        return effect(self.over_eps(dataset, *a, key), self.over_eps(dataset, *b, key), eps,
+                      self.weights(len(first["y"])))
+
+    def margin_one(self, stat: Stat) -> float:
+        return margin_one(stat, self.weights(stat.num.shape[1]))
+
+    def spread(self, dataset: str, key: str, **where) -> str:
+        """The seed-to-seed s.d. of key (over ε > 0, the models of where), as a phrase."""
+        sds = [s.sd for m, _ in self.models if m["run"]["dataset"] == dataset and m["run"]["seed"] == 0
+               and all(math.isclose(m["run"][k], v, abs_tol=1e-15) for k, v in where.items())
+               for s in self.over_eps(dataset, m["run"]["capacity"], m["run"]["l1"], key)]
+        sds = [s for s in sds if np.isfinite(s)]
+        if not sds:
+            return "one seed per model: the seed-to-seed spread is not measured, the margins are the test sample's"
+        return f"seed-to-seed s.d. of {key.replace('_', ' ')}: median {np.median(sds):.3f}, largest {max(sds):.3f}"
 
 
-def by_model(rows: list[dict], key: str, vary: str) -> dict[float, float]:
-    """{value of vary: mean of key over ε > 0}, in increasing order of vary."""
-    return {v: mean_over_attacks(select(rows, **{vary: v}), key) for v in sorted({r[vary] for r in rows})}
-
-
-def spearman(values: list[float]) -> float:
-    """Rank correlation of values with their order (ties broken by position)."""
-    ranks = np.argsort(np.argsort(values))
-    return float(np.corrcoef(np.arange(len(values)), ranks)[0, 1])
+def scores(meta: dict, t: dict, key: str, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image (numerator, denominator) of key at the i-th ε of one model: the value is Σ num / Σ den."""
+    y, ones = t["y"], torch.ones(len(t["y"]))
+    clean_right = t["pred_clean"] == y
+    hit = clean_right & (t["pred_adv"][i] != y)
+    if key == "robust":
+        num, den = (t["pred_adv"][i] == y).float(), ones
+    elif key == "clean":
+        num, den = clean_right.float(), ones
+    elif key == "re_clean":
+        num, den = t["re_clean"].float(), ones
+    elif key == "detection":  # every attacked image counted as adversarial: (passed + flagged) / 2n
+        num, den = (~flags(meta, t["re_clean"])).float() + flags(meta, t["re_adv"][i]).float(), 2 * ones
+    elif key == "detection_successful":  # clean images + successful attacks only
+        num = (~flags(meta, t["re_clean"])).float() + (flags(meta, t["re_adv"][i]) & hit).float()
+        den = 1 + hit.float()
+    elif key == "recon_as_adversarial":
+        num, den = (hit & (t["judge_adv"][i] == t["pred_adv"][i])).float(), hit.float()
+    else:
+        raise KeyError(key)
+    return num.numpy(), den.numpy()
 
 
 def verdict(ok: bool | None) -> str:
@@ -83,101 +188,156 @@ def fmt(d: dict[float, float], name: str) -> str:
     return ", ".join(f"{name} = {k:g}: {v:.3f}" for k, v in d.items())
 
 
-def capacity_vs_robustness(sweep: list[dict]) -> dict:
-    clean = {c: select(sweep, capacity=c)[0]["clean_accuracy"] for c in sorted({r["capacity"] for r in sweep})}
-    relative = {c: v / max(clean[c], 1e-9) for c, v in by_model(sweep, "robust_accuracy", "capacity").items()}
-    ok, rho = None, float("nan")
-    if len(relative) >= 3:
-        rho = round(spearman(list(relative.values())), 6)  # 0.8 is exactly one swap of 4: no float noise
-        ok = max(relative.values()) - min(relative.values()) < MARGIN or abs(rho) < MONOTONE
-    return {"claim": "Capacity does not control robustness (§6.2, Figs. 3b and 4b)", "verdict": verdict(ok),
-            "text": f"Robust accuracy over ε > 0, as a share of clean accuracy: {fmt(relative, 'C')} (clean: "
-                    f"{fmt(clean, 'C')}); rank correlation with C: ρ = {rho:.2f}. Rule: confirmed when these differ "
-                    f"by less than {MARGIN} or show no consistent trend in C (|ρ| < {MONOTONE})."}
+def mean_over_eps(stats: list[Stat]) -> float:
+    return float(np.mean([s.mean for s in stats]))
 
 
-def capacity_vs_detection(sweep: list[dict]) -> dict:
-    det = by_model(sweep, "detection_accuracy", "capacity")
-    re = {c: select(sweep, capacity=c)[0]["re_clean"] for c in det}
-    low = min(det, default=None)
-    ok = None if len(det) < 2 else det[low] < max(det.values()) - MARGIN and re[low] == max(re.values())
-    return {"claim": "Capacity matters for detection: too low a capacity leaves the clean reconstruction error high "
-                     "and detection poor (§6.2, Figs. 3c and 4c)", "verdict": verdict(ok),
-            "text": f"Detection accuracy over ε > 0: {fmt(det, 'C')}; mean clean RE: {fmt(re, 'C')}. Rule: "
-                    f"confirmed when the lowest capacity has the highest clean RE and detects at least {MARGIN} worse "
-                    "than the best capacity."}
+def capacity_vs_robustness(study: Study, dataset: str) -> dict:
+    claim = "Capacity does not control robustness (§6.2, Figs. 3b and 4b)"
+    caps = study.values(dataset, "capacity", l1=0.0)
+    if len(caps) < 2:
+        return {"claim": claim, "verdict": verdict(None), "text": "Fewer than two capacities measured."}
+    robust = {c: mean_over_eps(study.over_eps(dataset, c, 0.0, "robust")) for c in caps}
+    hi, lo = max(robust, key=robust.get), min(robust, key=robust.get)
+    e = study.compare(dataset, (hi, 0.0), (lo, 0.0), "robust")
+    ok = not e.consistent(+1)
+    return {"claim": claim, "verdict": verdict(ok),
+            "text": f"Robust accuracy averaged over ε > 0: {fmt(robust, 'C')}. The most robust capacity minus the least "
+                    f"(C = {hi:g} − C = {lo:g}), per ε: {e.describe()}. Rule: confirmed unless that difference exceeds "
+                    f"its margin at more than {CONSISTENT:.0%} of the ε > 0 columns. {study.spread(dataset, 'robust', l1=0.0)}."}
 
 
-def l1_vs_robustness(l1_rows: list[dict], best: float) -> dict:
-    robust = by_model(l1_rows, "robust_accuracy", "l1")
-    ok = None if 0.0 not in robust or len(robust) < 2 else \
-        all(v < robust[0.0] + MARGIN for k, v in robust.items() if k > 0)
-    return {"claim": "ℓ1 regularisation of the classifier does not improve robustness (§6.3, Tables 1–2)",
-            "verdict": verdict(ok),
-            "text": f"At C = {best:g}, robust accuracy over ε > 0: {fmt(robust, 'λ')}. Rule: confirmed when no "
-                    f"λ > 0 beats λ = 0 by {MARGIN} or more."}
+def capacity_vs_detection(study: Study, dataset: str) -> dict:
+    claim = ("Capacity matters for detection: too low a capacity leaves the clean reconstruction error high and "
+             "detection poor (§6.2, Figs. 3c and 4c)")
+    caps = study.values(dataset, "capacity", l1=0.0)
+    if len(caps) < 2:
+        return {"claim": claim, "verdict": verdict(None), "text": "Fewer than two capacities measured."}
+    low, others = caps[0], caps[1:]
+    det = {c: mean_over_eps(study.over_eps(dataset, c, 0.0, "detection")) for c in caps}
+    best = max(others, key=det.get)
+    re = {c: study.stat(dataset, c, 0.0, "re_clean", 0) for c in caps}
+    rival = max(others, key=lambda c: re[c].mean)
+    re_gap, re_margin = re[low].mean - re[rival].mean, margin(re[low], re[rival], study.weights(re[low].num.shape[1]))
+    e = study.compare(dataset, (best, 0.0), (low, 0.0), "detection")
+    ok = re_gap > re_margin and e.consistent(+1)
+    return {"claim": claim, "verdict": verdict(ok),
+            "text": f"Detection accuracy averaged over ε > 0: {fmt(det, 'C')}; mean clean RE: "
+                    f"{fmt({c: s.mean for c, s in re.items()}, 'C')}. Clean RE of C = {low:g} minus the next highest "
+                    f"(C = {rival:g}): {re_gap:+.3f} (margin {re_margin:.3f}). Best detecting C = {best:g} minus C = {low:g}, "
+                    f"per ε: {e.describe()}. Rule: confirmed when the lowest capacity's clean RE is the highest by more "
+                    f"than its margin and it detects worse than the best capacity beyond the margin at more than "
+                    f"{CONSISTENT:.0%} of the ε > 0 columns. {study.spread(dataset, 'detection', l1=0.0)}."}
 
 
-def l1_vs_detection(l1_rows: list[dict], best: float) -> dict:
-    det = by_model(l1_rows, "detection_accuracy", "l1")
-    with_l1 = [v for k, v in det.items() if k > 0]
-    ok = None if 0.0 not in det or not with_l1 else all(v < det[0.0] for v in with_l1)
-    drop = det[0.0] - float(np.mean(with_l1)) if ok is not None else float("nan")
-    return {"claim": "ℓ1 regularisation lowers detection (§6.3, Tables 3–4)", "verdict": verdict(ok),
-            "text": f"At C = {best:g}, detection accuracy over ε > 0: {fmt(det, 'λ')}; the mean drop from λ = 0 is "
-                    f"{drop:.3f}. Rule: confirmed when every λ > 0 detects worse than λ = 0."}
+def l1_vs_robustness(study: Study, dataset: str, best: float) -> dict:
+    claim = "ℓ1 regularisation of the classifier does not improve robustness (§6.3, Tables 1–2)"
+    lams = [lam for lam in study.values(dataset, "l1", capacity=best) if lam > 0]
+    if not lams or not study.setting(dataset, best, 0.0):
+        return {"claim": claim, "verdict": verdict(None), "text": f"No λ > 0, or no λ = 0, at C = {best:g}."}
+    effects = {lam: study.compare(dataset, (best, lam), (best, 0.0), "robust") for lam in lams}
+    better = [lam for lam, e in effects.items() if e.consistent(+1)]
+    return {"claim": claim, "verdict": verdict(not better),
+            "text": f"At C = {best:g}, robust accuracy of λ minus λ = 0: " +
+                    "; ".join(f"λ = {lam:g}: {e.describe()}" for lam, e in effects.items()) +
+                    f". Rule: confirmed unless some λ > 0 beats λ = 0 beyond the margin at more than {CONSISTENT:.0%} "
+                    f"of the ε > 0 columns. {study.spread(dataset, 'robust', capacity=best)}."}
 
 
-def decoder_follows_classifier(curve: list[dict], best: float, fig_eps: float) -> dict:
+def l1_vs_detection(study: Study, dataset: str, best: float) -> dict:
+    claim = "ℓ1 regularisation lowers detection (§6.3, Tables 3–4)"
+    lams = [lam for lam in study.values(dataset, "l1", capacity=best) if lam > 0]
+    if not lams or not study.setting(dataset, best, 0.0):
+        return {"claim": claim, "verdict": verdict(None), "text": f"No λ > 0, or no λ = 0, at C = {best:g}."}
+    effects = {lam: study.compare(dataset, (best, lam), (best, 0.0), "detection") for lam in lams}
+    lower = [lam for lam, e in effects.items() if e.consistent(-1)]
+    return {"claim": claim, "verdict": verdict(len(lower) == len(lams)),
+            "text": f"At C = {best:g}, detection accuracy of λ minus λ = 0: " +
+                    "; ".join(f"λ = {lam:g}: {e.describe()}" for lam, e in effects.items()) +
+                    f". Lower beyond the margin: {', '.join(f'{v:g}' for v in lower) or 'no λ'}. Rule: confirmed when "
+                    f"every λ > 0 detects worse than λ = 0 beyond the margin at more than {CONSISTENT:.0%} of the ε > 0 "
+                    f"columns. {study.spread(dataset, 'detection', capacity=best)}."}
+
+
+def from_where(eps: list[float], ok: list[bool]) -> str:
+    """'confirmed' at every ε, 'confirmed from ε = x on' when from some ε onwards, 'mixed', or 'not confirmed'."""
+    if all(ok):
+        return verdict(True)
+    if not any(ok):
+        return verdict(False)
+    first = ok.index(True)
+    return f"confirmed from ε = {eps[first]:g} on" if all(ok[first:]) else "mixed"
+
+
+def table_columns(study: Study, dataset: str) -> list[tuple[int, float]]:
+    """(index in the measured grid, ε) of the paper's table columns with ε > 0."""
+    grid = study.eps(dataset)
+    return [(i, e) for i, e in enumerate(grid) if e > 0 and any(math.isclose(e, t) for t in TABLE_EPS[dataset])]
+
+
+def not_robust(study: Study, dataset: str, best: float) -> dict:
+    cols = table_columns(study, dataset)
+    clean = study.stat(dataset, best, 0.0, "clean", 0).mean
+    stats = [study.stat(dataset, best, 0.0, "robust", i) for i, _ in cols]
+    ok = [s.mean + study.margin_one(s) < NOT_ROBUST * clean for s in stats]
+    paper = [min(row[j] for row in ROBUST[dataset].values()) for j in range(1, len(TABLE_EPS[dataset]))]
+    paper_hi = [max(row[j] for row in ROBUST[dataset].values()) for j in range(1, len(TABLE_EPS[dataset]))]
+    cells = "; ".join(f"ε {e:g}: {s.mean:.3f} ± {study.margin_one(s):.3f} (paper {lo:.3f}–{hi:.3f})"
+                      for (_, e), s, lo, hi in zip(cols, stats, paper, paper_hi))
+    return {"claim": "The β-VAC is not robust to PGD (§7)", "verdict": from_where([e for _, e in cols], ok),
+            "text": f"At C = {best:g}, λ = 0 (clean {clean:.3f}), PGD-40 robust accuracy ± margin at the tables' ε "
+                    f"columns: {cells} (the paper's range is over its λ rows). Rule: confirmed at an ε where robust "
+                    f"accuracy plus its margin is below {NOT_ROBUST:.0%} of the clean accuracy; read at every column. "
+                    f"{study.spread(dataset, 'robust', capacity=best, l1=0.0)}."}
+
+
+def detects(study: Study, dataset: str, best: float) -> dict:
+    cols = table_columns(study, dataset)
+    stats = [study.stat(dataset, best, 0.0, "detection_successful", i) for i, _ in cols]
+    every = [study.stat(dataset, best, 0.0, "detection", i).mean for i, _ in cols]
+    ok = [s.mean - study.margin_one(s) >= DETECTS for s in stats]
+    cells = "; ".join(f"ε {e:g}: {s.mean:.3f} ± {study.margin_one(s):.3f} (every attack counted: {a:.3f})"
+                      for (_, e), s, a in zip(cols, stats, every))
+    return {"claim": "Its reconstruction error detects the attacks (§6.1, §7)", "verdict": from_where([e for _, e in cols], ok),
+            "text": f"At C = {best:g}, λ = 0, detection accuracy over the clean images and the successful attacks "
+                    f"(the paper's reading) ± margin: {cells}. Rule: confirmed at an ε where it is at least {DETECTS} "
+                    f"after subtracting its margin; read at every column. "
+                    f"{study.spread(dataset, 'detection_successful', capacity=best, l1=0.0)}."}
+
+
+def decoder_follows_classifier(study: Study, dataset: str, best: float, fig_eps: float) -> dict:
     claim = "The decoder reconstructs the class the classifier wrongly chose (§6.4, Fig. 5)"
-    curve = [r for r in curve if r["successful_attacks"]]
-    at = [r for r in curve if math.isclose(r["eps"], fig_eps)]
+    grid = study.eps(dataset)
+    stats = {e: study.stat(dataset, best, 0.0, "recon_as_adversarial", i) for i, e in enumerate(grid) if e > 0}
+    stats = {e: s for e, s in stats.items() if s.den.sum(1).min() > 0}  # some successful attack in every seed
+    at = [e for e in stats if math.isclose(e, fig_eps)]
     if not at:
         return {"claim": claim, "verdict": verdict(None), "text": "No successful attack at this ε, or no model."}
-    r, last = at[0], curve[-1]
-    above = [c["eps"] for c in curve if c["recon_as_adversarial"] > MAJORITY]
-    if r["recon_as_adversarial"] > MAJORITY:
+    above = [e for e, s in stats.items() if s.mean - study.margin_one(s) > MAJORITY]
+    s = stats[at[0]]
+    if at[0] in above:
         said = verdict(True)
     elif above and min(above) > fig_eps:
         said = "confirmed at larger ε only"
     else:
         said = "mixed" if above else verdict(False)
+    last = max(stats)
     return {"claim": claim, "verdict": said,
-            "text": f"At C = {best:g}, ε = {fig_eps:g} (the tables' middle column): of {r['successful_attacks']} "
-                    f"successful attacks, the judge CNN reads the reconstruction as the adversarial class in "
-                    f"{r['recon_as_adversarial']:.1%} and as the true class in {r['recon_as_true']:.1%}; at ε = "
-                    f"{last['eps']:g}, in {last['recon_as_adversarial']:.1%} and {last['recon_as_true']:.1%}. "
-                    f"{'Above half at ε = ' + ', '.join(format(e, 'g') for e in above) if above else 'Never above half'}. "
-                    f"As a control, on the same images the judge reads the clean reconstructions as their true class "
-                    f"in {r['judge_on_clean_recon']:.1%}. Rule: confirmed when more than half of the reconstructions "
-                    "read as the adversarial class at the middle ε; 'confirmed at larger ε only' when that happens "
-                    "only further out, 'mixed' when it happens at some ε but not in order."}
+            "text": f"At C = {best:g}, ε = {fig_eps:g} (the tables' middle column) the judge CNN reads the "
+                    f"reconstruction of a successful attack as the adversarial class in {s.mean:.1%} ± "
+                    f"{study.margin_one(s):.1%}; at ε = {last:g}, in {stats[last].mean:.1%}. "
+                    f"{'Beyond half, margin included, at ε = ' + ', '.join(format(e, 'g') for e in above) if above else 'Never beyond half, margin included'}. "
+                    f"Rule: confirmed when that share minus its margin exceeds {MAJORITY:.0%} at the middle ε; "
+                    "'confirmed at larger ε only' when that happens only further out, 'mixed' when not in order. "
+                    f"{study.spread(dataset, 'recon_as_adversarial', capacity=best, l1=0.0)}."}
 
 
-def not_robust(curve: list[dict], best: float) -> dict:
-    worst = max(curve, key=lambda r: r["eps"])
-    ok = worst["robust_accuracy"] < NOT_ROBUST * worst["clean_accuracy"]
-    return {"claim": "The β-VAC is not robust to PGD (§7)", "verdict": verdict(ok),
-            "text": f"At C = {best:g}, λ = 0: robust accuracy {worst['robust_accuracy']:.3f} at ε = {worst['eps']:g} "
-                    f"(clean {worst['clean_accuracy']:.3f}). Rule: confirmed when it is below {NOT_ROBUST:.0%} of the "
-                    "clean accuracy."}
-
-
-def detects(curve: list[dict], best: float) -> dict:
-    worst = max(curve, key=lambda r: r["eps"])
-    ok = worst["detection_accuracy"] >= DETECTS
-    return {"claim": "Its reconstruction error detects the attacks (§6.1, §7)", "verdict": verdict(ok),
-            "text": f"At C = {best:g}, λ = 0: detection accuracy {worst['detection_accuracy']:.3f} at ε = "
-                    f"{worst['eps']:g} ({mean_over_attacks(curve, 'detection_accuracy'):.3f} averaged over ε > 0). "
-                    f"Rule: confirmed when it is at least {DETECTS} at the largest ε."}
-
-
-def claims(rows: list[dict], dataset: str, fig_eps: float) -> list[dict]:
+def claims(study: Study, dataset: str, fig_eps: float) -> list[dict]:
     """The paper's claims for one data set, each {claim, verdict, text}."""
     best = BEST_CAPACITY[dataset]
-    sweep = select(rows, dataset=dataset, l1=0.0)
-    l1_rows = select(rows, dataset=dataset, capacity=best)
-    curve = select(sweep, capacity=best)
-    found = [capacity_vs_robustness(sweep), capacity_vs_detection(sweep), l1_vs_robustness(l1_rows, best),
-             l1_vs_detection(l1_rows, best), decoder_follows_classifier(curve, best, fig_eps)]
-    return found + ([not_robust(curve, best), detects(curve, best)] if curve else [])
+    found = [capacity_vs_robustness(study, dataset), capacity_vs_detection(study, dataset),
+             l1_vs_robustness(study, dataset, best), l1_vs_detection(study, dataset, best)]
+    if not study.setting(dataset, best, 0.0):
+        return found
+    return found + [decoder_follows_classifier(study, dataset, best, fig_eps), not_robust(study, dataset, best),
+                    detects(study, dataset, best)]

@@ -23,12 +23,13 @@ from ..data import Split, load_split
 from ..device import describe_device, pick_device
 from ..paper import BEST_CAPACITY, FIGURE_EPS_MAX, L1, TABLE_EPS
 from ..model import BetaVAC
-from ..train import train
+from ..train import l1_penalty, train
 from .judge import JUDGE_EPOCHS, load_judge, save_judge, train_judge
 from .second import SECOND, second_opinions
 from .measure import SUBSET, measure, robust_accuracy, test_subset
 
 EPOCH_TRACK_N = 200  # test images attacked after every epoch of the tracked model
+WEIGHT_STATS = "weights.json"  # the classifier's Σ|W| and sparsity: what λ did to it
 MEASURE = "measure"  # measure.safetensors (tensors) + measure.json (settings, detector, training metrics)
 
 
@@ -137,6 +138,8 @@ def train_and_measure(run: Run, s: Settings, folder: Path) -> dict:
     else:
         model = train_if_needed_and_measure(run, s, folder, cfg, grid, n, model, train_split, device)
         status = "done"
+    if not (folder / WEIGHT_STATS).exists():
+        (folder / WEIGHT_STATS).write_text(json.dumps(weight_stats(model), indent=1))
     if s.second and run.l1 == 0 and run.capacity == BEST_CAPACITY[run.dataset] and not seconded(folder, s):
         test_split = to_device(load_split(run.dataset, False, s.data_dir, s.download), device)
         tensors, meta = second_opinions(model.to(device), test_split, TABLE_EPS[run.dataset][1:], n=s.second,
@@ -145,6 +148,12 @@ def train_and_measure(run: Run, s: Settings, folder: Path) -> dict:
         (folder / f"{SECOND}.json").write_text(json.dumps(meta | {"run": asdict(run)}, indent=1))
         status += " + second opinions"
     return {"run": run.name, "status": status, "wall_s": round(time.perf_counter() - start, 1)}
+
+
+def weight_stats(model: BetaVAC) -> dict:
+    """The classifier's Σ|W| (the ℓ1 penalty's measure) and its share of weights below 10⁻³ in size."""
+    w = torch.cat([m.weight.detach().flatten().float().cpu() for m in model.classifier if isinstance(m, torch.nn.Linear)])
+    return {"l1": l1_penalty(model).item(), "near_zero": (w.abs() < 1e-3).float().mean().item(), "weights": len(w)}
 
 
 def seconded(folder: Path, s: Settings) -> bool:

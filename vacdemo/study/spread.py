@@ -1,0 +1,103 @@
+"""How much a difference between two settings has to be before a verdict reads it as an effect.
+
+Two sources of noise: the seed (initialisation and data order: models trained again differ) and the test
+sample (another draw of images gives other accuracies). A setting's value at one ε is the mean over its
+seeds; an effect between two settings counts only when it exceeds the margin
+
+    margin = max(SEED_SDS × seed-to-seed s.d. (pooled over the two settings),
+                 BOOT_SES × bootstrap s.e. of the difference over test images (paired: the same images),
+                 FLOOR),
+
+and a reading "over the ε range" counts the ε > 0 columns where it does, against CONSISTENT of them.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+SEED_SDS = 2.0  # an effect must exceed twice the seed-to-seed standard deviation …
+BOOT_SES = 2.0  # … and twice the bootstrap standard error of the difference over the test images …
+FLOOR = 0.01  # … and one point, whatever the spreads
+CONSISTENT = 0.5  # "over the ε range": in more than this share of the ε > 0 columns
+BOOTSTRAPS = 1000
+
+
+def resample_weights(n: int, seed: int = 0) -> np.ndarray:
+    """(BOOTSTRAPS, n) multinomial counts: one bootstrap draw of the n test images per row, the same for
+    every setting (the images are shared, so differences are paired)."""
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(n, np.full(n, 1 / n), size=BOOTSTRAPS).astype(np.float32)
+
+
+@dataclass
+class Stat:
+    """One setting's value at one ε: the mean over seeds of a ratio of per-image sums, Σ num / Σ den (den = 1
+    for a plain share such as accuracy; 1 + [attack succeeded] for detection over clean and successful)."""
+    num: np.ndarray  # (seeds, n)
+    den: np.ndarray | None = None  # (seeds, n); None: all ones
+
+    def __post_init__(self):
+        self.num = np.atleast_2d(np.asarray(self.num, dtype=np.float32))
+        self.den = np.ones_like(self.num) if self.den is None else np.atleast_2d(np.asarray(self.den, dtype=np.float32))
+
+    @property
+    def per_seed(self) -> np.ndarray:
+        return self.num.sum(1) / np.maximum(self.den.sum(1), 1e-12)
+
+    @property
+    def mean(self) -> float:
+        return float(self.per_seed.mean())
+
+    @property
+    def seeds(self) -> int:
+        return len(self.num)
+
+    @property
+    def sd(self) -> float:
+        """Seed-to-seed s.d. of the per-seed values (nan with one seed)."""
+        return float(self.per_seed.std(ddof=1)) if self.seeds > 1 else float("nan")
+
+    def boot(self, w: np.ndarray) -> np.ndarray:
+        """(BOOTSTRAPS,) bootstrap replicates of the mean over seeds."""
+        return (w @ self.num.T / np.maximum(w @ self.den.T, 1e-12)).mean(1)
+
+
+def margin_one(a: Stat, w: np.ndarray) -> float:
+    """The smallest distance of one setting's value from a fixed line (a threshold) read as beyond it."""
+    seed_term = SEED_SDS * a.sd if a.seeds > 1 else 0.0
+    return max(seed_term, BOOT_SES * float(np.std(a.boot(w))), FLOOR)
+
+
+def margin(a: Stat, b: Stat, w: np.ndarray) -> float:
+    """The smallest difference a − b read as an effect (see the module's docstring)."""
+    sds = [s.sd for s in (a, b) if s.seeds > 1]
+    seed_term = SEED_SDS * float(np.sqrt(np.mean(np.square(sds)))) if sds else 0.0
+    boot_term = BOOT_SES * float(np.std(a.boot(w) - b.boot(w)))
+    return max(seed_term, boot_term, FLOOR)
+
+
+@dataclass
+class Effect:
+    """a − b at each ε > 0, with its margin: +1 above, −1 below, 0 within."""
+    eps: list[float]
+    diff: list[float]
+    margins: list[float]
+
+    @property
+    def signs(self) -> list[int]:
+        return [int(np.sign(d)) if abs(d) > m else 0 for d, m in zip(self.diff, self.margins)]
+
+    def share(self, sign: int) -> float:
+        return sum(s == sign for s in self.signs) / max(len(self.signs), 1)
+
+    def consistent(self, sign: int) -> bool:
+        """a − b beyond the margin, with this sign, in more than CONSISTENT of the ε columns."""
+        return self.share(sign) > CONSISTENT
+
+    def describe(self) -> str:
+        cols = ", ".join(f"ε {e:g}: {d:+.3f} (±{m:.3f})" for e, d, m in zip(self.eps, self.diff, self.margins))
+        return f"{cols}; beyond the margin at {sum(s != 0 for s in self.signs)} of {len(self.signs)} ε"
+
+
+def effect(a: list[Stat], b: list[Stat], eps: list[float], w: np.ndarray) -> Effect:
+    """a − b over the ε > 0 columns (a, b: one Stat per ε in eps)."""
+    return Effect(list(eps), [x.mean - y.mean for x, y in zip(a, b)], [margin(x, y, w) for x, y in zip(a, b)])
