@@ -13,7 +13,7 @@ $(VENV)/.runtime: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.test: $(VENV)/.runtime requirements-test.txt requirements-test-nodeps.txt
+$(VENV)/.test: $(VENV)/.runtime requirements-test.txt requirements-test-nodeps.txt requirements-ray.txt
 	$(PY) -m pip install --quiet -r requirements-test.txt
 	$(PY) -m pip install --quiet --no-deps -r requirements-test-nodeps.txt
 	touch $@

@@ -7,6 +7,7 @@ and keeps its traceback.
 import argparse
 import csv
 import json
+import os
 import shlex
 import sys
 import time
@@ -233,6 +234,8 @@ def cmd_reproduce(args) -> int:
     epochs = PRESETS[name].epochs if args.epochs is None else args.epochs
     check_counts(epochs=epochs, n_test=args.n_test, n_fit=args.n_fit, steps=args.steps,
                  train_images=args.train_images, jobs=args.jobs, seeds=args.seeds)
+    if args.ray_address and args.backend != "ray":
+        raise SettingsError("--ray-address goes with --backend ray")
     if args.second_opinion < 0:
         raise SettingsError(f"--second-opinion must be ≥ 0, got {args.second_opinion}")
     if any(c <= 0 for c in args.capacities):
@@ -248,7 +251,8 @@ def cmd_reproduce(args) -> int:
         s = Settings(preset=name, epochs=epochs, n_test=args.n_test, n_fit=args.n_fit, steps=args.steps,
                      device=str(device), jobs=jobs, work=str(work), data_dir=args.data_dir, download=args.download,
                      train_images=args.train_images, seeds=args.seeds, extra_l1=tuple(args.extra_l1),
-                     second=args.second_opinion)
+                     second=args.second_opinion, l1_sweep=args.l1_sweep, backend=args.backend,
+                     ray_address=args.ray_address or os.environ.get("RAY_ADDRESS"))
         # checked here, in this process, so that a missing data root is one clear line
         for d in datasets:
             load_split(d, False, args.data_dir, args.download)
@@ -264,7 +268,7 @@ def cmd_reproduce(args) -> int:
     if args.no_report:
         return 1 if failed else 0
     from .study.report import write_report  # plotly: needed for the report only (GPU boxes may lack it)
-    written = write_report(work, Path(args.out or Path("reports") / work.name))
+    written = write_report(work, Path(args.out or Path("reports") / work.name), readme=args.readme and Path(args.readme))
     print("wrote " + ", ".join(map(str, written)))
     return 1 if failed else 0
 
@@ -366,6 +370,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--second-opinion", type=int, default=0, metavar="N",
                    help="also attack N test images of the λ = 0 models at the best capacity with APGD, Square and "
                         "the raw-gradient PGD (default 0: none; the committed report used 500)")
+    p.add_argument("--l1-sweep", action=argparse.BooleanOptionalAction, default=True,
+                   help="the paper's ℓ1 sweep at the best capacity (default: on)")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="local: here, or a process pool with --jobs > 1; ray: one Ray task per model "
+                        "(pip install -r requirements-ray.txt)")
+    p.add_argument("--ray-address", help="a running Ray cluster (e.g. auto, ray://host:10001; default: $RAY_ADDRESS, "
+                   "else a local Ray instance with --jobs tasks at once). The data and --work must be on storage "
+                   "every node shares")
     p.add_argument("--seeds", type=int, default=1, help="models per setting, from seeds 0 … N−1 (default 1; "
                    "the verdicts need ≥ 3 to weigh the seed-to-seed spread)")
     p.add_argument("--capacities", type=float, nargs="+", default=CAPACITIES,
@@ -375,6 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--work", help="folder for the models and measurements "
                                   "(default runs/reproduce/<preset>-e<epochs>-n<n-test>)")
     p.add_argument("--out", help="folder for the report (default reports/<the work folder's name>)")
+    p.add_argument("--readme", metavar="FILE", help="also write the verdicts table into FILE's findings block "
+                   "(README.md: the README's table is never written by hand)")
     p.add_argument("--report-only", action="store_true", help="only rewrite the report from --work's measurements")
     p.add_argument("--no-report", action="store_true", help="train and measure only (a machine without plotly)")
     return parser

@@ -7,15 +7,12 @@ import contextlib
 import json
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
 from functools import partial
-from multiprocessing import get_context
 from pathlib import Path
 
 import torch
 from safetensors.torch import save_file
-from tqdm import tqdm
 
 from ..checkpoint import WEIGHTS, load_checkpoint, save_checkpoint
 from ..config import Config, preset
@@ -24,6 +21,7 @@ from ..device import describe_device, pick_device
 from ..paper import BEST_CAPACITY, FIGURE_EPS_MAX, L1, TABLE_EPS
 from ..model import BetaVAC
 from ..train import l1_penalty, train
+from .backends import run_here, run_pool, run_ray
 from .judge import JUDGE_EPOCHS, load_judge, save_judge, train_judge
 from .second import SECOND, second_opinions
 from .measure import SUBSET, measure, robust_accuracy, test_subset
@@ -61,16 +59,19 @@ class Settings:
     train_images: int | None = None  # the first N training images only (tests, quick looks); None = all
     seeds: int = 1  # models per (capacity, λ), trained from seeds 0 … seeds − 1
     second: int = 0  # test images for the second opinions (APGD, Square, the raw step) on λ = 0 at the best C
+    l1_sweep: bool = True  # the paper's λ at the best capacity (Tables 1–4)
+    backend: str = "local"  # "local": here or a process pool (jobs > 1); "ray": one Ray task per model
+    ray_address: str | None = None  # a running Ray cluster; None: a local Ray instance
     extra_l1: tuple[float, ...] = ()  # λ beyond the paper's, at the best capacity, seed 0: where ℓ1 bites
 
 
-def plan(datasets: list[str], capacities: list[float], seeds: int = 1, extra_l1=()) -> list[Run]:
+def plan(datasets: list[str], capacities: list[float], seeds: int = 1, extra_l1=(), l1_sweep: bool = True) -> list[Run]:
     """Seed by seed (a run cut short keeps whole studies): capacity sweeps first (Figs. 3–4), then ℓ1
     sweeps (Tables 1–4); last, the λ beyond the paper's (seed 0)."""
     runs = []
     for seed in range(seeds):
         runs += [Run(d, c, 0.0, seed) for d in datasets for c in capacities]
-        runs += [Run(d, BEST_CAPACITY[d], lam, seed) for d in datasets for lam in L1[d]]
+        runs += [Run(d, BEST_CAPACITY[d], lam, seed) for d in datasets for lam in L1[d] if l1_sweep]
     return runs + [Run(d, BEST_CAPACITY[d], lam) for d in datasets for lam in extra_l1 if lam not in L1[d]]
 
 
@@ -110,6 +111,10 @@ def measured(folder: Path, s: Settings, grid: list[float], cfg: Config, n: int) 
     return (meta.get("n_fit"), meta.get("steps"), meta.get("eps"), meta.get("n_test_asked"), meta.get("subset")) == \
         (s.n_fit, s.steps, grid, s.n_test, SUBSET) and Config.from_dict(meta.get("config", {})) == cfg and \
         meta.get("training", {}).get("train_images") == n
+
+
+def run_job(run: Run, quiet: bool, *, s: Settings, threads: int) -> dict:
+    return run_one(run, s, threads, quiet)
 
 
 def run_one(run: Run, s: Settings, threads: int, quiet: bool) -> dict:
@@ -210,21 +215,19 @@ def ensure_judges(datasets: list[str], s: Settings) -> None:
 def reproduce(datasets: list[str], capacities: list[float], s: Settings, command: str = "") -> list[dict]:
     """Judges, then every run (jobs at a time, each in its own process when jobs > 1); returns their status."""
     start = time.perf_counter()
-    runs = plan(datasets, capacities, s.seeds, s.extra_l1)
+    runs = plan(datasets, capacities, s.seeds, s.extra_l1, s.l1_sweep)
     ensure_judges(datasets, s)
     threads = max(1, (os.cpu_count() or 1) // s.jobs)
-    results = []
-    if s.jobs == 1:
-        for run in tqdm(runs, desc="models"):
-            results.append(run_one(run, s, threads, quiet=False))
-    else:  # spawn: a fresh interpreter per worker, safe with CUDA
-        with ProcessPoolExecutor(s.jobs, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(run_one, run, s, threads, True): run for run in runs}
-            for f in tqdm(as_completed(futures), total=len(runs), desc="models"):
-                try:
-                    results.append(f.result())
-                except Exception as e:  # one failed model must not lose the others: reported at the end
-                    results.append({"run": futures[f].name, "status": f"failed: {type(e).__name__}: {e}"})
+    job = partial(run_job, s=s, threads=threads)
+    names = [r.name for r in runs]
+    if s.backend == "ray":
+        gpus = 1 / s.jobs if pick_device(s.device).type == "cuda" else 0
+        results = run_ray(job, runs, names, cpus=threads, gpus=gpus, address=s.ray_address,
+                          local_cpus=threads * s.jobs)
+    elif s.jobs == 1:
+        results = run_here(job, runs, names)
+    else:
+        results = run_pool(job, runs, names, s.jobs)
     path = Path(s.work) / "run.json"
     info = json.loads(path.read_text()) if path.exists() else {"invocations": []}
     info["invocations"].append({"command": command, "settings": asdict(s), "datasets": datasets,
