@@ -265,8 +265,10 @@ def findings_table(study: Study, source: str) -> str:
     for prefix, short in SHORT.items():
         cells = [next((v for c, v in found[d].items() if c.startswith(prefix)), "not measured") for d in found]
         lines.append(f"| {short} | " + " | ".join(cells) + " |")
-    per = ", ".join(f"{names[d]}: {min(n for (dd, *_), n in seeds.items() if dd == d)}–"
-                    f"{max(n for (dd, *_), n in seeds.items() if dd == d)} seeds per model" for d in found)
+    def count(d: str) -> str:
+        n = sorted({k for (dd, *_), k in seeds.items() if dd == d})
+        return f"{n[0]}" if len(n) == 1 else f"{n[0]}–{n[-1]}"
+    per = ", ".join(f"{names[d]}: {count(d)} seed(s) per model" for d in found)
     return "\n".join([BEGIN, f"Verdicts of [{source}]({source}) ({per}; rules, margins and seed spreads there):", "",
                       *lines, END])
 
