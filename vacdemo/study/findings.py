@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file
 
 from ..detector import Detector, detection_metrics
-from ..paper import BEST_CAPACITY, ROBUST, TABLE_EPS
+from ..paper import BEST_CAPACITY, L1, ROBUST, TABLE_EPS
 from .spread import (BOOT_SES, CONSISTENT, FLOOR, SEED_SDS, Effect, Stat, effect, margin, margin_one,
                      resample_weights)
 
@@ -230,33 +230,42 @@ def capacity_vs_detection(study: Study, dataset: str) -> dict:
                     f"{CONSISTENT:.0%} of the ε > 0 columns. {study.spread(dataset, 'detection', l1=0.0)}."}
 
 
+def l1_effects(study: Study, dataset: str, best: float, key: str) -> dict[float, Effect] | None:
+    """key of each of the paper's λ minus λ = 0 at C = best over the ε > 0 columns (None: not measured). The
+    λ beyond the paper's (--extra-l1) are in the tables, not in these verdicts: the claims are about its λ."""
+    lams = [lam for lam in study.values(dataset, "l1", capacity=best) if any(math.isclose(lam, p) for p in L1[dataset])]
+    if not lams or not study.setting(dataset, best, 0.0):
+        return None
+    return {lam: study.compare(dataset, (best, lam), (best, 0.0), key) for lam in lams}
+
+
+def describe_l1(effects: dict[float, Effect]) -> str:
+    return "; ".join(f"λ = {lam:g}: {e.describe()}" for lam, e in effects.items())
+
+
 def l1_vs_robustness(study: Study, dataset: str, best: float) -> dict:
     claim = "ℓ1 regularisation of the classifier does not improve robustness (§6.3, Tables 1–2)"
-    lams = [lam for lam in study.values(dataset, "l1", capacity=best) if lam > 0]
-    if not lams or not study.setting(dataset, best, 0.0):
-        return {"claim": claim, "verdict": verdict(None), "text": f"No λ > 0, or no λ = 0, at C = {best:g}."}
-    effects = {lam: study.compare(dataset, (best, lam), (best, 0.0), "robust") for lam in lams}
+    effects = l1_effects(study, dataset, best, "robust")
+    if effects is None:
+        return {"claim": claim, "verdict": verdict(None), "text": f"No λ of the paper's, or no λ = 0, at C = {best:g}."}
     better = [lam for lam, e in effects.items() if e.consistent(+1)]
     return {"claim": claim, "verdict": verdict(not better),
-            "text": f"At C = {best:g}, robust accuracy of λ minus λ = 0: " +
-                    "; ".join(f"λ = {lam:g}: {e.describe()}" for lam, e in effects.items()) +
-                    f". Rule: confirmed unless some λ > 0 beats λ = 0 beyond the margin at more than {CONSISTENT:.0%} "
-                    f"of the ε > 0 columns. {study.spread(dataset, 'robust', capacity=best)}."}
+            "text": f"At C = {best:g}, robust accuracy of λ minus λ = 0: {describe_l1(effects)}. Rule: confirmed unless "
+                    f"some λ > 0 beats λ = 0 beyond the margin at more than {CONSISTENT:.0%} of the ε > 0 columns. "
+                    f"{study.spread(dataset, 'robust', capacity=best)}."}
 
 
 def l1_vs_detection(study: Study, dataset: str, best: float) -> dict:
     claim = "ℓ1 regularisation lowers detection (§6.3, Tables 3–4)"
-    lams = [lam for lam in study.values(dataset, "l1", capacity=best) if lam > 0]
-    if not lams or not study.setting(dataset, best, 0.0):
-        return {"claim": claim, "verdict": verdict(None), "text": f"No λ > 0, or no λ = 0, at C = {best:g}."}
-    effects = {lam: study.compare(dataset, (best, lam), (best, 0.0), "detection") for lam in lams}
+    effects = l1_effects(study, dataset, best, "detection")
+    if effects is None:
+        return {"claim": claim, "verdict": verdict(None), "text": f"No λ of the paper's, or no λ = 0, at C = {best:g}."}
     lower = [lam for lam, e in effects.items() if e.consistent(-1)]
-    return {"claim": claim, "verdict": verdict(len(lower) == len(lams)),
-            "text": f"At C = {best:g}, detection accuracy of λ minus λ = 0: " +
-                    "; ".join(f"λ = {lam:g}: {e.describe()}" for lam, e in effects.items()) +
-                    f". Lower beyond the margin: {', '.join(f'{v:g}' for v in lower) or 'no λ'}. Rule: confirmed when "
-                    f"every λ > 0 detects worse than λ = 0 beyond the margin at more than {CONSISTENT:.0%} of the ε > 0 "
-                    f"columns. {study.spread(dataset, 'detection', capacity=best)}."}
+    return {"claim": claim, "verdict": verdict(len(lower) == len(effects)),
+            "text": f"At C = {best:g}, detection accuracy of λ minus λ = 0: {describe_l1(effects)}. Lower beyond the "
+                    f"margin: {', '.join(f'{v:g}' for v in lower) or 'no λ'}. Rule: confirmed when every λ > 0 detects "
+                    f"worse than λ = 0 beyond the margin at more than {CONSISTENT:.0%} of the ε > 0 columns. "
+                    f"{study.spread(dataset, 'detection', capacity=best)}."}
 
 
 def from_where(eps: list[float], ok: list[bool]) -> str:
