@@ -204,3 +204,18 @@ def test_report_only_without_measurements_is_one_clear_line(tmp_path, capsys):
 def test_bad_settings_are_refused(bad, words, capsys):
     assert main(["reproduce", *bad, "--report-only"]) == 2
     assert words in capsys.readouterr().err
+
+
+def test_robustness_between_epochs_leaves_the_training_model_alone(data_dir):
+    from vacdemo.config import preset
+    from vacdemo.data import load_split
+    from vacdemo.model import BetaVAC
+    from vacdemo.study.measure import robust_accuracy
+    torch.manual_seed(0)
+    model = BetaVAC(preset("fast", dataset="mnist")).train()  # as train() hands it over between epochs
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x, y = load_split("mnist", False, data_dir).batch(slice(0, 16))
+    found = robust_accuracy(model, x=x, y=y, eps_list=[0.1], steps=2)
+    assert set(found) == {"robust@0.1"} and 0 <= found["robust@0.1"] <= 1
+    assert model.training  # its mode restored …
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # … BatchNorm statistics untouched

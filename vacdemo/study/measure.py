@@ -12,7 +12,7 @@ import torch
 from ..attack import default_alpha, pgd
 from ..data import Split
 from ..evaluate_attacks import batched, fit_on_training
-from ..model import BetaVAC, reconstruction_error
+from ..model import BetaVAC, eval_mode, reconstruction_error
 from .judge import judge_labels
 
 
@@ -27,15 +27,16 @@ def test_subset(n_total: int, n: int, seed: int = 0) -> torch.Tensor:
 
 def robust_accuracy(model: BetaVAC, *, x: torch.Tensor, y: torch.Tensor, eps_list: list[float], steps: int = 40,
                     batch_size: int = 500) -> dict:
-    """{"robust@ε": PGD accuracy} on x (on any device: moved to the model's): one model's robustness at a glance."""
+    """{"robust@ε": PGD accuracy} on x (on any device: moved to the model's): one model's robustness at a glance.
+    The model's mode and BatchNorm statistics are left as they were (it is called between training epochs)."""
     device = next(model.parameters()).device
     x, y = x.to(device), y.to(device)
     out = {}
     for eps in eps_list:
         alpha = default_alpha(eps, steps, "inf")
         x_adv = batched(lambda s: pgd(model, x[s], y[s], eps=eps, alpha=alpha, steps=steps), len(x), batch_size)
-        with torch.no_grad():
-            pred = batched(lambda s: model(x_adv[s]).logits.argmax(1), len(x), batch_size)
+        with torch.no_grad(), eval_mode(model):  # called mid-training: BatchNorm must not read (or learn) this batch
+            pred = batched(lambda s: model.classify(x_adv[s]).argmax(1), len(x), batch_size)
         out[f"robust@{eps:g}"] = (pred == y).float().mean().item()
     return out
 
