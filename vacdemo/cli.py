@@ -248,8 +248,10 @@ def cmd_reproduce(args) -> int:
     failed = []
     if not args.report_only:
         jobs = args.jobs if args.jobs is not None else (8 if device.type == "cuda" else max(1, torch.get_num_threads()))
+        # absolute: a Ray task on another node resolves relative paths against its own working directory
         s = Settings(preset=name, epochs=epochs, n_test=args.n_test, n_fit=args.n_fit, steps=args.steps,
-                     device=str(device), jobs=jobs, work=str(work), data_dir=args.data_dir, download=args.download,
+                     device=str(device), jobs=jobs, work=str(work.resolve()),
+                     data_dir=args.data_dir and str(Path(args.data_dir).resolve()), download=args.download,
                      train_images=args.train_images, seeds=args.seeds, extra_l1=tuple(args.extra_l1),
                      second=args.second_opinion, l1_sweep=args.l1_sweep, backend=args.backend,
                      ray_address=args.ray_address or os.environ.get("RAY_ADDRESS"))

@@ -18,7 +18,13 @@ def failed(name: str, e: BaseException) -> dict:
 
 
 def run_here(run, jobs: list, names: list[str]) -> list[dict]:
-    return [run(job, False) for job in tqdm(jobs, desc="models")]
+    results = []
+    for job, name in zip(tqdm(jobs, desc="models"), names):
+        try:
+            results.append(run(job, False))
+        except Exception as e:
+            results.append(failed(name, e))
+    return results
 
 
 def run_pool(run, jobs: list, names: list[str], workers: int) -> list[dict]:
@@ -51,10 +57,15 @@ def run_ray(run, jobs: list, names: list[str], *, cpus: int, gpus: float, addres
     package = str(Path(__file__).resolve().parents[1])
     # A local Ray starts its workers at nice 15: beside anything else busy they would crawl. The models are
     # the work here. (A cluster keeps its own setting.)
+    ours = "RAY_worker_niceness" not in os.environ
     os.environ.setdefault("RAY_worker_niceness", "0")
     env = {"py_modules": [package], "env_vars": {k: v for k, v in os.environ.items() if k.startswith("VACDEMO_")}}
-    ray.init(address=address or "local", num_cpus=None if address else local_cpus, runtime_env=env, include_dashboard=False,
-             log_to_driver=False, logging_level="ERROR")
+    try:
+        ray.init(address=address or "local", num_cpus=None if address else local_cpus, runtime_env=env,
+                 include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    finally:  # read by ray.init only: the environment is left as it was
+        if ours:
+            del os.environ["RAY_worker_niceness"]
     try:
         task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0)(call)
         pending = {task.remote(run, job, True): name for job, name in zip(jobs, names)}

@@ -12,12 +12,14 @@ import torch
 from safetensors.torch import load_file
 
 from ..detector import Detector, detection_metrics
+from ..errors import SettingsError
 from ..paper import BEST_CAPACITY, L1, ROBUST, TABLE_EPS
 from .spread import (BOOT_SES, CONSISTENT, FLOOR, SEED_SDS, Effect, Stat, effect, margin, margin_one,
                      resample_weights)
 
 NOT_ROBUST = 0.2  # "not robust" at an ε: robust accuracy (plus its margin) below this share of clean accuracy
 DETECTS = 0.8  # "detects" at an ε: detection over clean and successful attacks (minus its margin) at least this
+MIN_HITS = 20  # "detects" at an ε needs at least this many successful attacks per seed to read a TPR
 MAJORITY = 0.5  # "the decoder draws the adversarial class": more than this share of successful attacks
 AVERAGED = ("clean_accuracy", "robust_accuracy", "re_clean", "re_adv", "detection_accuracy", "detection_auc",
             "detection_tnr", "detection_accuracy_successful", "successful_attacks", "recon_as_adversarial",
@@ -101,6 +103,11 @@ class Study:
     """Per-image scores of every model, grouped by setting (dataset, capacity, λ) over seeds."""
 
     def __init__(self, measurements: list[tuple[dict, dict]]):
+        for d in {m["run"]["dataset"] for m, _ in measurements}:  # paired comparisons need the same images
+            drawn = {(m.get("subset", "the first N"), len(t["y"])) for m, t in measurements if m["run"]["dataset"] == d}
+            if len(drawn) > 1:
+                raise SettingsError(f"the {d} models were measured on different test images ({sorted(drawn)}): "
+                                    "measure them again with the same --n-test (reproduce without --report-only)")
         self.models = measurements
         self.rows = [r for meta, t in measurements for r in rows_for(meta, t)]
         self.mean_rows = average(self.rows)
@@ -173,6 +180,10 @@ def scores(meta: dict, t: dict, key: str, i: int) -> tuple[np.ndarray, np.ndarra
     elif key == "detection_successful":  # clean images + successful attacks only
         num = (~flags(meta, t["re_clean"])).float() + (flags(meta, t["re_adv"][i]) & hit).float()
         den = 1 + hit.float()
+    elif key == "caught":  # the TPR over the successful attacks
+        num, den = (flags(meta, t["re_adv"][i]) & hit).float(), hit.float()
+    elif key == "tnr":
+        num, den = (~flags(meta, t["re_clean"])).float(), ones
     elif key == "recon_as_adversarial":
         num, den = (hit & (t["judge_adv"][i] == t["pred_adv"][i])).float(), hit.float()
     else:
@@ -197,6 +208,8 @@ def capacity_vs_robustness(study: Study, dataset: str) -> dict:
     caps = study.values(dataset, "capacity", l1=0.0)
     if len(caps) < 2:
         return {"claim": claim, "verdict": verdict(None), "text": "Fewer than two capacities measured."}
+    if not any(e > 0 for e in study.eps(dataset)):
+        return {"claim": claim, "verdict": verdict(None), "text": "No ε > 0 measured."}
     robust = {c: mean_over_eps(study.over_eps(dataset, c, 0.0, "robust")) for c in caps}
     hi, lo = max(robust, key=robust.get), min(robust, key=robust.get)
     e = study.compare(dataset, (hi, 0.0), (lo, 0.0), "robust")
@@ -270,6 +283,8 @@ def l1_vs_detection(study: Study, dataset: str, best: float) -> dict:
 
 def from_where(eps: list[float], ok: list[bool]) -> str:
     """'confirmed' at every ε, 'confirmed from ε = x on' when from some ε onwards, 'mixed', or 'not confirmed'."""
+    if not ok:
+        return verdict(None)
     if all(ok):
         return verdict(True)
     if not any(ok):
@@ -302,16 +317,20 @@ def not_robust(study: Study, dataset: str, best: float) -> dict:
 
 def detects(study: Study, dataset: str, best: float) -> dict:
     cols = table_columns(study, dataset)
-    stats = [study.stat(dataset, best, 0.0, "detection_successful", i) for i, _ in cols]
-    every = [study.stat(dataset, best, 0.0, "detection", i).mean for i, _ in cols]
-    ok = [s.mean - study.margin_one(s) >= DETECTS for s in stats]
-    cells = "; ".join(f"ε {e:g}: {s.mean:.3f} ± {study.margin_one(s):.3f} (every attack counted: {a:.3f})"
-                      for (_, e), s, a in zip(cols, stats, every))
+    ok, cells = [], []
+    for i, e in cols:
+        tpr, tnr = (study.stat(dataset, best, 0.0, k, i) for k in ("caught", "tnr"))
+        hits = int(tpr.den.sum(1).min())
+        low = ((tpr.mean - study.margin_one(tpr)) + (tnr.mean - study.margin_one(tnr))) / 2
+        ok.append(hits >= MIN_HITS and low >= DETECTS)
+        cells.append(f"ε {e:g}: {(tpr.mean + tnr.mean) / 2:.3f}, at least {low:.3f} (TPR {tpr.mean:.3f}, TNR {tnr.mean:.3f}; "
+                     f"{hits} successful attacks in the fewest seed; every attack counted: "
+                     f"{study.stat(dataset, best, 0.0, 'detection', i).mean:.3f})")
     return {"claim": "Its reconstruction error detects the attacks (§6.1, §7)", "verdict": from_where([e for _, e in cols], ok),
-            "text": f"At C = {best:g}, λ = 0, detection accuracy over the clean images and the successful attacks "
-                    f"(the paper's reading) ± margin: {cells}. Rule: confirmed at an ε where it is at least {DETECTS} "
-                    f"after subtracting its margin; read at every column. "
-                    f"{study.spread(dataset, 'detection_successful', capacity=best, l1=0.0)}."}
+            "text": f"At C = {best:g}, λ = 0, balanced detection accuracy (TPR over the successful attacks + TNR on "
+                    f"clean images) / 2: {'; '.join(cells)}. Rule: confirmed at an ε where that accuracy, with each "
+                    f"rate lowered by its margin, is at least {DETECTS}, over at least {MIN_HITS} successful attacks; "
+                    f"read at every column. {study.spread(dataset, 'detection_successful', capacity=best, l1=0.0)}."}
 
 
 def decoder_follows_classifier(study: Study, dataset: str, best: float, fig_eps: float) -> dict:

@@ -16,6 +16,7 @@ from ..model import BetaVAC, eval_mode, reconstruction_error
 from .judge import judge_labels
 
 
+EPOCH_TRACK_N = 200  # test images attacked after every epoch of the tracked model
 SUBSET = "random, seed 0"  # which test images: recorded, so a change of draw invalidates old measurements
 
 

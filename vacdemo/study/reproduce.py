@@ -24,9 +24,8 @@ from ..train import l1_penalty, train
 from .backends import run_here, run_pool, run_ray
 from .judge import JUDGE_EPOCHS, load_judge, save_judge, train_judge
 from .second import SECOND, second_opinions
-from .measure import SUBSET, measure, robust_accuracy, test_subset
+from .measure import EPOCH_TRACK_N, SUBSET, measure, robust_accuracy, test_subset
 
-EPOCH_TRACK_N = 200  # test images attacked after every epoch of the tracked model
 WEIGHT_STATS = "weights.json"  # the classifier's Σ|W| and sparsity: what λ did to it
 MEASURE = "measure"  # measure.safetensors (tensors) + measure.json (settings, detector, training metrics)
 
@@ -167,7 +166,7 @@ def seconded(folder: Path, s: Settings) -> bool:
     if not path.exists() or not (folder / f"{SECOND}.safetensors").exists():
         return False
     meta = json.loads(path.read_text())
-    return (meta.get("n"), meta.get("steps")) == (s.second, s.steps)
+    return (meta.get("n"), meta.get("steps"), meta.get("subset")) == (s.second, s.steps, SUBSET)
 
 
 def train_if_needed_and_measure(run: Run, s: Settings, folder: Path, cfg: Config, grid, n: int, model, train_split,

@@ -15,7 +15,7 @@ from ..attack import default_alpha, pgd
 from ..errors import SettingsError
 from ..evaluate_attacks import batched
 from ..model import BetaVAC, Classify
-from .measure import test_subset
+from .measure import SUBSET, test_subset
 
 SECOND = "second"  # second.safetensors (per image, per ε: right after each attack) + second.json
 N_SQUARE = 200  # at most this many test images for Square (a thousand queries each)
@@ -56,7 +56,7 @@ def second_opinions(model: BetaVAC, test, eps_list: list[float], *, n: int, step
         out["apgd"].append(right(apgd(model, x, y, eps=eps, steps=APGD_STEPS, restarts=APGD_RESTARTS), y))
         out["square"].append(right(square(model, xs, ys, eps, square_queries), ys))
     tensors = {k: torch.stack(v).cpu() for k, v in out.items()} | {"index": index.cpu()}
-    meta = {"eps": list(eps_list), "n": len(x), "n_square": len(xs), "steps": steps,
+    meta = {"eps": list(eps_list), "n": len(x), "subset": SUBSET, "n_square": len(xs), "steps": steps,
             "apgd": {"steps": APGD_STEPS, "restarts": APGD_RESTARTS, "loss": "margin"},
             "square": {"queries": square_queries, "loss": "margin"}, "wall_s": round(time.perf_counter() - start, 1)}
     return tensors, meta

@@ -6,6 +6,7 @@ import numpy as np
 from ..config import KL_UNIT, Config, flat
 from ..paper import BEST_CAPACITY, ROBUST, TABLE_EPS
 from .findings import Study, mean_over_eps
+from .measure import EPOCH_TRACK_N
 from .spread import Stat
 
 ATTACKS = [("pgd_sign", "PGD-40, sign step (the paper's, fp32)"), ("pgd_raw", "PGD-40, raw step α∇L"),
@@ -92,7 +93,7 @@ def epoch_blocks(study: Study, dataset: str) -> list[tuple]:
         body = [[str(r["epoch"]), f"{r['test_accuracy']:.4f}", *[f"{r[k]:.3f}" for k in keys]] for r in history]
         return [("h", 3, "Robustness after every epoch"),
                 ("p", f"C = {run['capacity']:g}, λ = {run['l1']:g}, seed {run['seed']}: PGD-40 robust accuracy on "
-                      f"{200} test images after each epoch of its training. If short training were the cause of the "
+                      f"{EPOCH_TRACK_N} test images after each epoch of its training. If short training were the cause of the "
                       "robustness at the first ε column, it would fall as training goes on."),
                 ("table", ["epoch", "test accuracy", *[f"robust @ {k[7:]}" for k in keys]], body)]
     return []

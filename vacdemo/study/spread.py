@@ -58,20 +58,22 @@ class Stat:
 
     def boot(self, w: np.ndarray) -> np.ndarray:
         """(BOOTSTRAPS,) bootstrap replicates of the mean over seeds."""
-        return (w @ self.num.T / np.maximum(w @ self.den.T, 1e-12)).mean(1)
+        den = w @ self.den.T
+        with np.errstate(invalid="ignore", divide="ignore"):  # a resample with nothing to count is undefined
+            return np.where(den > 0, (w @ self.num.T) / den, np.nan).mean(1)
 
 
 def margin_one(a: Stat, w: np.ndarray) -> float:
     """The smallest distance of one setting's value from a fixed line (a threshold) read as beyond it."""
     seed_term = SEED_SDS * a.sd if a.seeds > 1 else 0.0
-    return max(seed_term, BOOT_SES * float(np.std(a.boot(w))), FLOOR)
+    return max(seed_term, BOOT_SES * float(np.nanstd(a.boot(w))), FLOOR)
 
 
 def margin(a: Stat, b: Stat, w: np.ndarray) -> float:
     """The smallest difference a − b read as an effect (see the module's docstring)."""
     sds = [s.sd for s in (a, b) if s.seeds > 1]
     seed_term = SEED_SDS * float(np.sqrt(np.mean(np.square(sds)))) if sds else 0.0
-    boot_term = BOOT_SES * float(np.std(a.boot(w) - b.boot(w)))
+    boot_term = BOOT_SES * float(np.nanstd(a.boot(w) - b.boot(w)))
     return max(seed_term, boot_term, FLOOR)
 
 
