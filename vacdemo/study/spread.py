@@ -63,17 +63,23 @@ class Stat:
             return np.where(den > 0, (w @ self.num.T) / den, np.nan).mean(1)
 
 
+def boot_sd(replicates: np.ndarray) -> float:
+    """The s.d. of the defined bootstrap replicates (0 when fewer than two: nothing to spread)."""
+    r = replicates[np.isfinite(replicates)]
+    return float(r.std()) if len(r) > 1 else 0.0
+
+
 def margin_one(a: Stat, w: np.ndarray) -> float:
     """The smallest distance of one setting's value from a fixed line (a threshold) read as beyond it."""
     seed_term = SEED_SDS * a.sd if a.seeds > 1 else 0.0
-    return max(seed_term, BOOT_SES * float(np.nanstd(a.boot(w))), FLOOR)
+    return max(seed_term, BOOT_SES * boot_sd(a.boot(w)), FLOOR)
 
 
 def margin(a: Stat, b: Stat, w: np.ndarray) -> float:
     """The smallest difference a − b read as an effect (see the module's docstring)."""
     sds = [s.sd for s in (a, b) if s.seeds > 1]
     seed_term = SEED_SDS * float(np.sqrt(np.mean(np.square(sds)))) if sds else 0.0
-    boot_term = BOOT_SES * float(np.nanstd(a.boot(w) - b.boot(w)))
+    boot_term = BOOT_SES * boot_sd(a.boot(w) - b.boot(w))
     return max(seed_term, boot_term, FLOOR)
 
 
