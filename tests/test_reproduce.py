@@ -246,3 +246,11 @@ def test_seeds_second_opinions_and_epochs_reach_the_report(tmp_path, data_dir):
     assert main(["reproduce", "--report-only", "--work", str(work), "--out", str(out), "--readme", str(readme)]) == 0
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text and "| not robust to PGD |" in text
+
+
+def test_saturated_columns_do_not_outvote_the_informative_ones():
+    # capacities differ by 60 points at the three smallest ε and all fall to 0 beyond: an effect, not "no effect"
+    low = lambda e: 40 if e < 0.12 else 200  # noqa: E731
+    high = lambda e: 160 if e < 0.12 else 200  # noqa: E731
+    ms = [fake_measurement("mnist", c, 0.0, turned=f, seed=s) for c, f in ((0.1, low), (1.0, high)) for s in range(3)]
+    assert verdicts(ms)["Capacity does not co"] == "not confirmed"

@@ -26,7 +26,8 @@ AVERAGED = ("clean_accuracy", "robust_accuracy", "re_clean", "re_adv", "detectio
             "recon_as_true", "judge_on_clean_recon")
 RULE = (f"An effect counts where it exceeds its margin: max({SEED_SDS:g} × the seed-to-seed s.d., {BOOT_SES:g} × the "
         f"bootstrap s.e. over test images, {FLOOR}); read over the ε range, it must do so at more than "
-        f"{CONSISTENT:.0%} of the ε > 0 columns.")
+        f"{CONSISTENT:.0%} of the informative ε > 0 columns (a column where both settings sit within {FLOOR} of 0 or "
+        f"of 1 cannot show an effect and is left out).")
 
 
 def load_measurements(work: Path) -> list[tuple[dict, dict[str, torch.Tensor]]]:

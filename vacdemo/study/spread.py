@@ -8,7 +8,8 @@ seeds; an effect between two settings counts only when it exceeds the margin
                  BOOT_SES × bootstrap s.e. of the difference over test images (paired: the same images),
                  FLOOR),
 
-and a reading "over the ε range" counts the ε > 0 columns where it does, against CONSISTENT of them.
+and a reading "over the ε range" counts the ε > 0 columns where it does, against CONSISTENT of them (columns
+where both settings sit at 0 or 1 are left out: no effect can show there).
 """
 from dataclasses import dataclass
 
@@ -85,27 +86,36 @@ def margin(a: Stat, b: Stat, w: np.ndarray) -> float:
 
 @dataclass
 class Effect:
-    """a − b at each ε > 0, with its margin: +1 above, −1 below, 0 within."""
+    """a − b at each ε > 0, with its margin: +1 above, −1 below, 0 within. A column where both settings sit at
+    0 or at 1 (within FLOOR; robust accuracy once every attack succeeds) cannot show an effect, so it is left
+    out of the count: saturated columns must not outvote the ones where the settings can differ."""
     eps: list[float]
     diff: list[float]
     margins: list[float]
+    informative: list[bool]
 
     @property
     def signs(self) -> list[int]:
         return [int(np.sign(d)) if abs(d) > m else 0 for d, m in zip(self.diff, self.margins)]
 
     def share(self, sign: int) -> float:
-        return sum(s == sign for s in self.signs) / max(len(self.signs), 1)
+        kept = [s for s, i in zip(self.signs, self.informative) if i]
+        return sum(s == sign for s in kept) / max(len(kept), 1)
 
     def consistent(self, sign: int) -> bool:
-        """a − b beyond the margin, with this sign, in more than CONSISTENT of the ε columns."""
+        """a − b beyond the margin, with this sign, in more than CONSISTENT of the informative ε columns."""
         return self.share(sign) > CONSISTENT
 
     def describe(self) -> str:
-        cols = ", ".join(f"ε {e:g}: {d:+.3f} (±{m:.3f})" for e, d, m in zip(self.eps, self.diff, self.margins))
-        return f"{cols}; beyond the margin at {sum(s != 0 for s in self.signs)} of {len(self.signs)} ε"
+        cols = ", ".join(f"ε {e:g}: {d:+.3f} (±{m:.3f})" + ("" if i else " (saturated)")
+                         for e, d, m, i in zip(self.eps, self.diff, self.margins, self.informative))
+        return (f"{cols}; beyond the margin at {sum(s != 0 for s, i in zip(self.signs, self.informative) if i)} "
+                f"of {sum(self.informative)} informative ε")
 
 
 def effect(a: list[Stat], b: list[Stat], eps: list[float], w: np.ndarray) -> Effect:
     """a − b over the ε > 0 columns (a, b: one Stat per ε in eps)."""
-    return Effect(list(eps), [x.mean - y.mean for x, y in zip(a, b)], [margin(x, y, w) for x, y in zip(a, b)])
+    saturated = [all(v < FLOOR for v in (x.mean, y.mean)) or all(v > 1 - FLOOR for v in (x.mean, y.mean))
+                 for x, y in zip(a, b)]
+    return Effect(list(eps), [x.mean - y.mean for x, y in zip(a, b)], [margin(x, y, w) for x, y in zip(a, b)],
+                  [not sat for sat in saturated])
