@@ -218,7 +218,7 @@ def capacity_vs_robustness(study: Study, dataset: str) -> dict:
     return {"claim": claim, "verdict": verdict(ok),
             "text": f"Robust accuracy averaged over ε > 0: {fmt(robust, 'C')}. The most robust capacity minus the least "
                     f"(C = {hi:g} − C = {lo:g}), per ε: {e.describe()}. Rule: confirmed unless that difference exceeds "
-                    f"its margin at more than {CONSISTENT:.0%} of the ε > 0 columns. {study.spread(dataset, 'robust', l1=0.0)}."}
+                    f"its margin at more than {CONSISTENT:.0%} of the informative ε > 0 columns. {study.spread(dataset, 'robust', l1=0.0)}."}
 
 
 def capacity_vs_detection(study: Study, dataset: str) -> dict:
@@ -241,7 +241,7 @@ def capacity_vs_detection(study: Study, dataset: str) -> dict:
                     f"(C = {rival:g}): {re_gap:+.3f} (margin {re_margin:.3f}). Best detecting C = {best:g} minus C = {low:g}, "
                     f"per ε: {e.describe()}. Rule: confirmed when the lowest capacity's clean RE is the highest by more "
                     f"than its margin and it detects worse than the best capacity beyond the margin at more than "
-                    f"{CONSISTENT:.0%} of the ε > 0 columns. {study.spread(dataset, 'detection', l1=0.0)}."}
+                    f"{CONSISTENT:.0%} of the informative ε > 0 columns. {study.spread(dataset, 'detection', l1=0.0)}."}
 
 
 def l1_effects(study: Study, dataset: str, best: float, key: str) -> dict[float, Effect] | None:
@@ -265,7 +265,7 @@ def l1_vs_robustness(study: Study, dataset: str, best: float) -> dict:
     better = [lam for lam, e in effects.items() if e.consistent(+1)]
     return {"claim": claim, "verdict": verdict(not better),
             "text": f"At C = {best:g}, robust accuracy of λ minus λ = 0: {describe_l1(effects)}. Rule: confirmed unless "
-                    f"some λ > 0 beats λ = 0 beyond the margin at more than {CONSISTENT:.0%} of the ε > 0 columns. "
+                    f"some λ > 0 beats λ = 0 beyond the margin at more than {CONSISTENT:.0%} of the informative ε > 0 columns. "
                     f"{study.spread(dataset, 'robust', capacity=best)}."}
 
 
@@ -278,7 +278,7 @@ def l1_vs_detection(study: Study, dataset: str, best: float) -> dict:
     return {"claim": claim, "verdict": verdict(len(lower) == len(effects)),
             "text": f"At C = {best:g}, detection accuracy of λ minus λ = 0: {describe_l1(effects)}. Lower beyond the "
                     f"margin: {', '.join(f'{v:g}' for v in lower) or 'no λ'}. Rule: confirmed when every λ > 0 detects "
-                    f"worse than λ = 0 beyond the margin at more than {CONSISTENT:.0%} of the ε > 0 columns. "
+                    f"worse than λ = 0 beyond the margin at more than {CONSISTENT:.0%} of the informative ε > 0 columns. "
                     f"{study.spread(dataset, 'detection', capacity=best)}."}
 
 
