@@ -10,7 +10,6 @@ from tqdm import tqdm
 
 from ..errors import SettingsError
 
-BACKENDS = ("local", "ray")
 
 
 def failed(name: str, e: BaseException) -> dict:
