@@ -5,8 +5,9 @@ import hashlib
 import io
 import threading
 import time
+import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from concurrent.futures import CancelledError
 
 import numpy as np
 import streamlit as st
@@ -15,14 +16,13 @@ from streamlit.errors import StreamlitAPIException
 from streamlit_drawable_canvas import st_canvas
 
 from ui import inline, scatter, svg
-from vacdemo import CLASS_NAMES, CheckpointError, Detector, DetectorError, load_pretrained
-from vacdemo.atlas import Atlas, load_atlas
-from vacdemo.checkpoint import PRETRAINED
-from vacdemo.device import pick_device, serving_threads
-from vacdemo.gallery import Gallery, load_gallery
+from vacdemo import CLASS_NAMES, CheckpointError, DetectorError
+from vacdemo.batcher import Busy
+from vacdemo.errors import SettingsError
 from vacdemo.images import diverging_png, gray_png, npy_bytes
 from vacdemo.preprocess import ImageError, preprocess_image
-from vacdemo.sweep import Sweep, eps_grid, sweep
+from vacdemo.serving import Grid, Lab, configure_torch, load_lab
+from vacdemo.sweep import Sweep, eps_grid
 
 DATASETS = {"mnist": "Digits (MNIST)", "fmnist": "Garments (Fashion-MNIST)"}
 SOURCES = {"gallery": "Gallery", "draw": "Draw", "upload": "Upload"}
@@ -31,37 +31,6 @@ Q = "query-params"  # every control is bound to the URL, so a link reopens the e
 SPEEDS = {"slow": 0.7, "normal": 0.35, "fast": 0.12}  # Play: seconds per ε
 SLOW_S = 5.0  # an attack expected to take longer than this says so before it runs
 REPORT_URL = "app/static/reproduce.html"  # the reproduction report, served by Streamlit from static/
-
-
-@dataclass(frozen=True)
-class Lab:
-    """What a data set's page runs on, loaded once per server and shared by every session (never mutated)."""
-    model: torch.nn.Module
-    detector: Detector
-    gallery: Gallery
-    gallery_right: np.ndarray  # (N,) bool: the model reads the gallery image right at ε = 0
-    atlas: Atlas
-    device: torch.device
-
-
-@st.cache_resource
-def configure_torch() -> int:
-    """Once per server: a thread count that leaves room for other sessions (vacdemo.device.serving_threads)."""
-    torch.set_num_threads(serving_threads())
-    return torch.get_num_threads()
-
-
-@st.cache_resource(show_spinner="Loading the model …")
-def load_lab(name: str) -> Lab:
-    device = pick_device("auto")
-    # input gradients only (frozen weights); load_checkpoint already gave float32 in channels_last
-    model = load_pretrained(name).to(device).requires_grad_(False)
-    folder = PRETRAINED / name
-    gallery = load_gallery(folder)
-    with torch.no_grad():
-        pred = model.classify(torch.stack([gallery.image(i) for i in range(len(gallery))]).to(device)).argmax(1)
-    right = (pred.cpu() == gallery.labels).numpy()
-    return Lab(model, Detector.load(folder / "detector_inf.json"), gallery, right, load_atlas(folder), device)
 
 
 @st.cache_data(show_spinner=False)
@@ -84,29 +53,20 @@ def sweep_key(name: str, x: np.ndarray, y: int | None, norm: str, steps: int, al
     return name, hashlib.sha1(x.tobytes()).hexdigest(), y, norm, steps, alpha, target, adaptive
 
 
-def is_cached(name: str, x: np.ndarray, y: int | None, **settings) -> bool:
+def cached(key: tuple) -> Sweep | None:
     cache, lock = sweep_cache()
-    with lock:
-        return sweep_key(name, x, y, **settings) in cache
-
-
-def attack(name: str, x: np.ndarray, y: int | None, norm: str, steps: int, alpha: float | None,
-           target: int | None, adaptive: bool, on_step=None) -> Sweep:
-    """PGD at every ε of the data set's grid, in one batched call; cached by image and settings."""
-    cache, lock = sweep_cache()
-    key = sweep_key(name, x, y, norm, steps, alpha, target, adaptive)
     with lock:
         if key in cache:
             cache.move_to_end(key)
-            return cache[key]
-    lab = load_lab(name)
-    s = sweep(lab.model, lab.detector, torch.from_numpy(x), y, eps_grid(name, norm), steps=steps, alpha=alpha,
-              norm=norm, target=target, adaptive=adaptive, device=lab.device, on_step=on_step)
+        return cache.get(key)
+
+
+def keep(key: tuple, s: Sweep) -> None:
+    cache, lock = sweep_cache()
     with lock:
         cache[key] = s
         while len(cache) > 256:
             cache.popitem(last=False)
-    return s
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -398,6 +358,18 @@ def rerun_panel() -> None:
         st.rerun()
 
 
+def eps_slider(where, name: str, norm: str) -> int:
+    """The ε slider (bound to the URL); → the grid index it points at. The same widget in the page while the
+    grid fills in and in the panel after."""
+    grid = eps_grid(name, norm)
+    top, n = float(grid[-1]), len(grid)
+    eps = where.slider("ε, the attack's budget", 0.0, top, step=top / (n - 1), format="%.3f", key=f"eps_{name}_{norm}",
+                       bind=Q, help="ℓ∞: the most any one pixel may change (1 = black to white). ℓ2: the length of "
+                                    "the whole change, all pixels together." +
+                                    (" An ℓ2 budget spreads: a few pixels may change a lot." if norm == "2" else ""))
+    return int(round(eps / top * (n - 1)))
+
+
 @st.fragment
 def attack_panel(lab: Lab, name: str, s: Sweep, norm: str, adaptive: bool, present: bool) -> None:
     """Moving ε reruns only this: the grid is already computed, so a move only indexes it. Play moves the slider
@@ -413,13 +385,9 @@ def attack_panel(lab: Lab, name: str, s: Sweep, norm: str, adaptive: bool, prese
         restart = st.session_state.pop(f"restart_{key}", False) and now >= n - 1  # Play at the end starts over
         st.session_state[key] = float(s.eps[0 if restart else min(now + 1, n - 1)])
     c1, c2 = st.columns([3, 2])
-    eps = c1.slider("ε, the attack's budget", 0.0, top, step=top / (n - 1), format="%.3f", key=key, bind=Q,
-                    help="ℓ∞: the most any one pixel may change (1 = black to white). ℓ2: the length of the whole "
-                         "change, all pixels together." + (" An ℓ2 budget spreads: a few pixels may change a lot." if
-                                                            norm == "2" else ""))
+    k = eps_slider(c1, name, norm)
     with c2:
         delay = play_controls(key)
-    k = int(round(eps / top * (n - 1)))
     render_panel(lab, name, s, k, norm, adaptive, present)
     if not present:
         render_downloads(s, k, names, name)
@@ -544,6 +512,8 @@ def main() -> None:
         st.info("Choose the class to turn it into, in the sidebar.", icon=":material/target:")
         return
     s = run_attack(lab, name, x, y, settings)
+    if s is None:
+        return
     if s.target is not None and s.target == s.y:
         st.warning(f"The model already reads this as **{CLASS_NAMES[name][s.y]}**: choose another class to turn "
                    "it into.")
@@ -551,30 +521,84 @@ def main() -> None:
     if not present:
         threads = torch.get_num_threads()
         where = "GPU" if s.device.startswith("cuda") else f"CPU ({threads} thread{'s' if threads > 1 else ''})"
-        st.caption(f"{what} · PGD-{settings['steps']} at {len(s.eps)} values of ε in one batch, computed in "
-                   f"{s.seconds * 1000:.0f} ms on {where}" +
+        st.caption(f"{what} · PGD-{settings['steps']} at {len(s.eps)} values of ε, the slider's first, answered in "
+                   f"{s.seconds * 1000:.0f} ms on {where} (attacks that wait at the same moment run as one batch)" +
                    (" · the detector was fitted on ℓ∞ attacks" if settings["norm"] == "2" else ""))
     attack_panel(lab, name, s, settings["norm"], settings["adaptive"], present)
 
 
-def run_attack(lab: Lab, name: str, x: np.ndarray, y: int | None, settings: dict) -> Sweep:
-    """The cached sweep; a long one says so first and shows its progress."""
-    per_step = st.session_state.get("seconds_per_step", 0.02) * (3 if settings["adaptive"] else 1)
-    estimate = per_step * settings["steps"]
-    note, bar = st.empty(), st.empty()
-    if estimate > SLOW_S and not is_cached(name, x, y, **settings):
-        note.warning(f"These settings take about {estimate:.0f} s ({settings['steps']} steps"
-                     f"{', detector-aware' if settings['adaptive'] else ''}): fewer steps under Advanced are quicker.",
-                     icon=":material/hourglass_top:")
+def session_id() -> str:
+    """Who waits for an attack: one id per browser tab, kept in its session state."""
+    return st.session_state.setdefault("attack_owner", uuid.uuid4().hex)
 
-    def on_step(i: int, steps: int) -> None:
-        if i % 5 == 0 or i == steps:
-            bar.progress(i / steps, text=f"PGD step {i} of {steps} at every ε …")
-    s = attack(name, x, y, **settings, on_step=on_step)
-    bar.empty()  # the warning stays for this run, which paid for it; the next run finds the sweep cached
+
+def run_attack(lab: Lab, name: str, x: np.ndarray, y: int | None, settings: dict) -> Sweep | None:
+    """The sweep, when this input's grid is done (cached for every session). Else the grid goes into the
+    server's shared attack queue with the slider's ε first: its verdict is drawn as soon as that row is back,
+    the rest fills in behind it, then the page reruns with the whole grid. Moving the slider meanwhile reruns
+    this with the new ε first. None: nothing more to draw in this run."""
+    key = sweep_key(name, x, y, **settings)
+    slow = st.session_state.pop("slow_note", None)
+    s = cached(key)
+    if s is not None:
+        if slow and slow[0] == key:  # the run that paid for it said so; the rerun that shows it still does
+            st.warning(slow[1], icon=":material/hourglass_top:")
+        return s
+    per_step = st.session_state.get("seconds_per_step", 0.02) * (3 if settings["adaptive"] else 1)
+    if per_step * settings["steps"] > SLOW_S:
+        note = (f"These settings take about {per_step * settings['steps']:.0f} s ({settings['steps']} steps"
+                f"{', detector-aware' if settings['adaptive'] else ''}): fewer steps under Advanced are quicker.")
+        st.warning(note, icon=":material/hourglass_top:")
+        st.session_state["slow_note"] = key, note
+    k = eps_slider(st.columns([3, 2])[0], name, settings["norm"])
+    status = st.empty()
+    try:
+        grid = Grid(name, x, y, **settings, first=k, owner=session_id())
+        if grid.target is not None and grid.target == grid.y:
+            st.warning(f"The model already reads this as **{CLASS_NAMES[name][grid.y]}**: choose another class to "
+                       "turn it into.")
+            return None
+        wait(grid, k, status)
+        partial = grid.sweep([0, k] if k else [0])
+    except CancelledError:  # this tab asked for another input meanwhile: that run draws it
+        return None
+    except Busy:
+        status.warning("The server is busy with everyone's attacks: try again in a few seconds.",
+                       icon=":material/hourglass_top:")
+        return None
+    except SettingsError as e:
+        status.error(f"These attack settings cannot run: {e}")
+        return None
+    status.empty()
+    names = CLASS_NAMES[name]
+    headline(partial, len(partial.eps) - 1, names, lab.detector.threshold, settings["adaptive"])
+    render_images(partial, len(partial.eps) - 1, names, settings["norm"], 120)
+    fill = st.empty()
+    while (done := grid.count_done()) < len(grid.eps):
+        fill.progress(done / len(grid.eps), text=f"Filling in the other values of ε: {done} of {len(grid.eps)} …")
+        time.sleep(0.05)
+    s = grid.sweep()
+    keep(key, s)
     if not settings["adaptive"]:
         st.session_state["seconds_per_step"] = s.seconds / settings["steps"]
-    return s
+    st.rerun()  # the whole page, from the cached grid
+
+
+def wait(grid: Grid, k: int, status) -> None:
+    """Until row k is back: where it stands in the queue, or how far its batch has come."""
+    while not grid.done(k):
+        ahead = grid.ahead(k)
+        if ahead:
+            status.info(f"Queued: {ahead} other attack{'s' if ahead > 1 else ''} ahead of yours …",
+                        icon=":material/hourglass_top:")
+        else:
+            step, steps = grid.progress(k)
+            status.progress(step / steps if steps else 0.0,
+                            text=f"Attacking: PGD step {step} of {steps} …" if steps else "Attacking …")
+        try:
+            grid.futures[k].result(timeout=0.05)
+        except TimeoutError:
+            pass
 
 
 if __name__ == "__main__":

@@ -225,6 +225,23 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_loadtest(args) -> int:
+    """N students over the app's websocket, for each (students, mode): one table (vacdemo.loadtest)."""
+    from . import loadtest
+    rows = []
+    for users in args.users:
+        for mode in args.mode:
+            print(f"{users} student(s), {mode} …", flush=True)
+            row = loadtest.loadtest(users, mode, args.inputs, args.period, args.url, args.port, args.timeout)
+            rows.append(row)
+            for e in row["errors"][:10]:
+                print("  error:", e)
+    print("\n" + loadtest.table(rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    return 1 if any(r["errors"] for r in rows) else 0
+
+
 def cmd_reproduce(args) -> int:
     """Train the paper's models, measure each, write the report (resumable)."""
     from .study.reproduce import Settings, reproduce
@@ -315,6 +332,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", type=parse_override, action="append", metavar="FIELD=VALUE",
                    help="override any config field, e.g. --set optimizer=sgd --set milestones=5,7")
     p.add_argument("--out", help="checkpoint folder (default: runs/<dataset>-<preset>-C<capacity>)")
+
+    p = command("loadtest", "N students at once over the app's websocket: time to the verdict, CPU, memory",
+                cmd_loadtest)
+    p.add_argument("--users", type=int, nargs="+", default=[1, 10, 30], help="students per run (default 1 10 30)")
+    p.add_argument("--mode", nargs="+", choices=["steady", "burst"], default=["steady", "burst"],
+                   help="steady: each student a new input every ~--period s; burst: all at the same moment")
+    p.add_argument("--inputs", type=int, default=2, help="new images per student after opening the page (default 2)")
+    p.add_argument("--period", type=float, default=5.0, help="steady: seconds between a student's inputs (default 5)")
+    p.add_argument("--url", help="drive this server (e.g. nginx in front of replicas) instead of starting one")
+    p.add_argument("--port", type=int, default=8599, help="loopback port of the server it starts (default 8599)")
+    p.add_argument("--timeout", type=float, default=120, help="seconds one page run may take (default 120)")
+    p.add_argument("--json", help="also write the rows here")
 
     p = command("evaluate", "clean test accuracy and mean reconstruction error", cmd_evaluate,
                 "dataset", "data", "device", "checkpoint")

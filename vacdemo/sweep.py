@@ -109,33 +109,41 @@ def strongest_so_far(model: BetaVAC, x_adv: torch.Tensor, eps: np.ndarray, y: in
     return x_adv[keep]
 
 
-def sweep(model: BetaVAC, detector: Detector, x: torch.Tensor, y: int | None, eps, *, steps: int = 40,
-          alpha: float | None = None, norm: str = "inf", target: int | None = None, adaptive: bool = False,
-          device: torch.device = torch.device("cpu"), on_step=None) -> Sweep:
-    """Attack x (1, 28, 28) at every ε in eps (K,). y: the class to move away from (the true class, or the
-    model's clean prediction when none is known); alpha: step size (None: default_alpha); target: a class to move toward instead. adaptive: the
-    detector-aware attack (untargeted only). on_step(i, steps): progress, called after each PGD step. The model
-    must already be on `device`; it is not changed."""
+def settle(eps, steps: int, alpha, norm: str, target, adaptive: bool) -> tuple[np.ndarray, np.ndarray]:
+    """eps and alpha as (K,) float64 arrays (alpha None: default_alpha), every setting checked."""
     eps = np.atleast_1d(np.asarray(eps, dtype=np.float64))
     alpha = default_alpha(eps, steps, norm) if alpha is None else np.broadcast_to(np.float64(alpha), eps.shape)
     check_settings(eps, steps, alpha, norm, target)
     if adaptive and target is not None:
         raise SettingsError("the detector-aware attack is untargeted: choose one or the other")
+    return eps, alpha
+
+
+def label(model: BetaVAC, x: torch.Tensor, y: int | None, device: torch.device) -> tuple[int, bool]:
+    """(y, labelled): the true class when known, else the model's clean prediction (a drawing, an upload)."""
     if x.shape != (1, 28, 28) or x.min() < 0 or x.max() > 1:
         raise SettingsError(f"x must be (1, 28, 28) in [0, 1], got shape {tuple(x.shape)}")
-    start = time.perf_counter()
-    labelled = y is not None
-    if not labelled:  # a drawing, an upload: attack what the model says now
-        with torch.no_grad():
-            y = int(model.classify(x[None].to(device)).argmax())
-    k = len(eps)
-    xs = x.to(device).expand(k, 1, 28, 28).contiguous()
-    ys = torch.full((k,), y, device=device)
-    e, a = (torch.as_tensor(v, dtype=xs.dtype, device=device) for v in (eps, alpha))
+    if y is not None:
+        return int(y), True
+    with torch.no_grad(), eval_mode(model):
+        return int(model.classify(x[None].to(device)).argmax()), False
+
+
+def attack_rows(model: BetaVAC, detector: Detector, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor,
+                alpha: torch.Tensor, *, steps: int, norm: str, target: torch.Tensor | None, adaptive: bool,
+                on_step=None) -> torch.Tensor:
+    """x_adv (B, 1, 28, 28) for rows that may come from different images: each row its own x, y, ε, α and
+    target. The expensive part of a sweep, and what the app batches across sessions (vacdemo.batcher)."""
     if adaptive:
-        x_adv, _ = adaptive_pgd(model, xs, ys, detector, eps=e, alpha=a, steps=steps, norm=norm, on_step=on_step)
-    else:
-        x_adv = pgd(model, xs, ys, eps=e, alpha=a, steps=steps, norm=norm, target=target, on_step=on_step)
+        return adaptive_pgd(model, x, y, detector, eps=eps, alpha=alpha, steps=steps, norm=norm, on_step=on_step)[0]
+    return pgd(model, x, y, eps=eps, alpha=alpha, steps=steps, norm=norm, target=target, on_step=on_step)
+
+
+def read_out(model: BetaVAC, detector: Detector, x_adv: torch.Tensor, eps: np.ndarray, y: int, labelled: bool,
+             target: int | None, adaptive: bool, norm: str, start: float) -> Sweep:
+    """The Sweep of one image's rows x_adv (K, 1, 28, 28), one per ε in eps (ascending, eps[0] = 0 for the
+    clean input): the strongest point so far at each ε, then the model's and the detector's read-out."""
+    if not adaptive:
         x_adv = strongest_so_far(model, x_adv, eps, y, target)
     with torch.no_grad(), eval_mode(model):
         read = model(x_adv)
@@ -146,4 +154,22 @@ def sweep(model: BetaVAC, detector: Detector, x: torch.Tensor, y: int | None, ep
                 z=read.mu).items()}
     return Sweep(eps=eps, y=int(y), labelled=labelled, target=target, pred_8bit=pred_8bit.cpu().numpy(),
                  flagged=out["re"] > detector.threshold,
-                 seconds=time.perf_counter() - start, device=str(device), norm=norm, **out)
+                 seconds=time.perf_counter() - start, device=str(x_adv.device), norm=norm, **out)
+
+
+def sweep(model: BetaVAC, detector: Detector, x: torch.Tensor, y: int | None, eps, *, steps: int = 40,
+          alpha: float | None = None, norm: str = "inf", target: int | None = None, adaptive: bool = False,
+          device: torch.device = torch.device("cpu"), on_step=None) -> Sweep:
+    """Attack x (1, 28, 28) at every ε in eps (K,). y: the class to move away from (the true class, or the
+    model's clean prediction when none is known); alpha: step size (None: default_alpha); target: a class to
+    move toward instead. adaptive: the detector-aware attack (untargeted only). on_step(i, steps): progress,
+    called after each PGD step. The model must already be on `device`; it is not changed."""
+    eps, alpha = settle(eps, steps, alpha, norm, target, adaptive)
+    start = time.perf_counter()
+    y, labelled = label(model, x, y, device)
+    k = len(eps)
+    xs = x.to(device).expand(k, 1, 28, 28).contiguous()
+    e, a = (torch.as_tensor(v, dtype=xs.dtype, device=device) for v in (eps, alpha))
+    x_adv = attack_rows(model, detector, xs, torch.full((k,), y, device=device), e, a, steps=steps, norm=norm,
+                        target=target, adaptive=adaptive, on_step=on_step)
+    return read_out(model, detector, x_adv, eps, y, labelled, target, adaptive, norm, start)

@@ -1,0 +1,137 @@
+"""The shared attack queue: rows that wait together run as one batch, first answers first, one batch at a time,
+shared rows run once, unwanted rows never run, a full queue says so, a failing batch fails only its rows."""
+import threading
+import time
+
+import pytest
+
+from vacdemo.batcher import FILL, FIRST, Batcher, Busy
+
+
+class Recorder:
+    """A run() that records its batches and how many ran at once; blocks while `gate` is clear."""
+
+    def __init__(self, seconds: float = 0.02):
+        self.batches, self.seconds, self.now, self.most = [], seconds, 0, 0
+        self.gate, self.lock = threading.Event(), threading.Lock()
+        self.gate.set()
+
+    def __call__(self, group, payloads):
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        self.gate.wait(5)
+        time.sleep(self.seconds)
+        self.batches.append((group, list(payloads)))
+        with self.lock:
+            self.now -= 1
+        return [p * 10 for p in payloads]
+
+
+def rows(image: str, ks, priority=FILL):
+    return [((image, k), k, priority) for k in ks]
+
+
+def test_rows_asked_together_run_as_one_batch_and_come_back_in_order():
+    run = Recorder()
+    q = Batcher(run, max_rows=32, gather_s=0.05)
+    futures = q.submit("a", ("g",), rows("img1", range(1, 6))) + q.submit("b", ("g",), rows("img2", range(1, 6)))
+    assert [f.result(5) for f in futures] == [10, 20, 30, 40, 50] * 2
+    assert len(run.batches) == 1 and len(run.batches[0][1]) == 10
+
+
+def test_first_answers_go_ahead_of_grid_fillers_and_never_wait_in_their_batch():
+    run = Recorder()
+    run.gate.clear()  # hold the worker on a first batch while the rest queues up
+    q = Batcher(run, max_rows=4, gather_s=0.0)
+    blocker = q.submit("a", ("g",), rows("img0", [1]))
+    time.sleep(0.1)
+    fill = q.submit("b", ("g",), rows("img1", range(1, 7)))
+    first = q.submit("c", ("g",), rows("img2", [3], FIRST)) + q.submit("d", ("g",), rows("img3", [5], FIRST))
+    assert q.ahead(("img1", 1)) == 3  # img0 runs, img2 and img3 go first
+    run.gate.set()
+    for f in blocker + fill + first:
+        f.result(5)
+    assert [b[1] for b in run.batches] == [[1], [3, 5], [1, 2, 3, 4], [5, 6]]
+    assert run.most == 1  # one batch at a time
+
+
+def test_batches_hold_one_group_and_at_most_max_rows():
+    run = Recorder()
+    run.gate.clear()
+    q = Batcher(run, max_rows=3, gather_s=0.0)
+    q.submit("a", ("g",), rows("img0", [1]))
+    time.sleep(0.1)
+    futures = q.submit("a", ("inf",), rows("img1", range(1, 5))) + q.submit("b", ("l2",), rows("img2", range(1, 3)))
+    run.gate.set()
+    for f in futures:
+        f.result(5)
+    groups = [(g, len(p)) for g, p in run.batches[1:]]
+    assert groups == [(("inf",), 3), (("inf",), 1), (("l2",), 2)]
+
+
+def test_a_row_wanted_twice_runs_once_and_a_waiting_one_moves_up():
+    run = Recorder()
+    run.gate.clear()
+    q = Batcher(run, max_rows=8, gather_s=0.0)
+    q.submit("x", ("g",), rows("img0", [1]))
+    time.sleep(0.1)
+    a = q.submit("a", ("g",), rows("img1", [1, 2]))
+    c = q.submit("c", ("g",), rows("img2", [1]))
+    b = q.submit("b", ("g",), rows("img1", [2], FIRST))  # the same row, now someone's first answer
+    assert b[0] is a[1]
+    run.gate.set()
+    assert b[0].result(5) == 20 and [f.result(5) for f in a + c] == [10, 20, 10]
+    assert [b_[1] for b_ in run.batches] == [[1], [2], [1, 1]]  # img1's ε 2 first; every row once
+    assert q.submit("d", ("g",), rows("img1", [2]))[0].result(0) == 20  # done rows are kept
+
+
+def test_rows_nobody_waits_for_are_dropped_unrun():
+    run = Recorder()
+    run.gate.clear()
+    q = Batcher(run, max_rows=8, gather_s=0.0)
+    q.submit("x", ("g",), rows("img0", [1]))
+    time.sleep(0.1)
+    old = q.submit("a", ("g",), rows("img1", [1, 2]))
+    shared = q.submit("b", ("g",), rows("img1", [2]))
+    new = q.submit("a", ("g",), rows("img2", [1]))
+    q.forget("a", keep={("img2", 1)})  # a student's new input: the old grid is not wanted, but b still wants ε 2
+    assert old[0].cancelled() and not shared[0].cancelled()
+    run.gate.set()
+    assert new[0].result(5) == 10 and shared[0].result(5) == 20
+    assert [b[1] for b in run.batches] == [[1], [2, 1]]
+
+
+def test_a_full_queue_refuses_new_rows_but_not_shared_ones():
+    run = Recorder()
+    run.gate.clear()
+    q = Batcher(run, max_rows=8, gather_s=0.0, max_waiting=3)
+    q.submit("x", ("g",), rows("img0", [1]))
+    time.sleep(0.1)
+    q.submit("a", ("g",), rows("img1", [1, 2, 3]))
+    with pytest.raises(Busy, match="most this server holds is 3"):
+        q.submit("b", ("g",), rows("img2", [1]))
+    q.submit("b", ("g",), rows("img1", [2]))  # already waiting: no new row
+    run.gate.set()
+
+
+def test_a_failing_batch_fails_its_rows_and_the_worker_goes_on():
+    def run(group, payloads):
+        if group == ("bad",):
+            raise ValueError("boom")
+        return payloads
+    q = Batcher(run, gather_s=0.0)
+    bad = q.submit("a", ("bad",), rows("img1", [1]))[0]
+    with pytest.raises(ValueError, match="boom"):
+        bad.result(5)
+    assert q.submit("a", ("good",), rows("img2", [1]))[0].result(5) == 1
+    assert q.submit("b", ("bad",), rows("img1", [1]))[0] is not bad  # a failure is not kept: asking again retries
+
+
+def test_rows_forgotten_while_a_batch_gathers_leave_the_worker_running():
+    run = Recorder()
+    q = Batcher(run, gather_s=0.1)
+    q.submit("a", ("g",), rows("img1", [1]))
+    q.forget("a")  # before the worker takes it
+    assert q.submit("b", ("g",), rows("img2", [1]))[0].result(5) == 10
+    assert [b[1] for b in run.batches] == [[1]]

@@ -1,0 +1,158 @@
+"""What the app's server holds once for every session: the labs (model, detector, gallery, latent map) and the
+one attack queue (vacdemo.batcher) that runs every session's PGD rows as shared batches.
+
+A student's new input asks for its ε-grid with the slider's ε first: that row comes back as soon as its batch
+runs (first answers go ahead of grid fillers), the rest of the grid after it. warm() loads the models and runs
+one attack at server start (serve.py), so the first visitor pays for neither.
+"""
+import hashlib
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .atlas import Atlas, load_atlas
+from .batcher import FILL, FIRST, Batcher
+from .checkpoint import PRETRAINED, load_pretrained
+from .detector import Detector
+from .device import pick_device, serving_threads
+from .gallery import Gallery, load_gallery
+from .sweep import Sweep, attack_rows, eps_grid, label, read_out, settle
+
+DATASETS = ("mnist", "fmnist")
+MAX_ROWS = 32  # rows per batch: a burst of 30 first answers runs as one batch
+
+
+@dataclass(frozen=True)
+class Lab:
+    """What a data set's page runs on, loaded once per server and shared by every session (never mutated)."""
+    model: torch.nn.Module
+    detector: Detector
+    gallery: Gallery
+    gallery_right: np.ndarray  # (N,) bool: the model reads the gallery image right at ε = 0
+    atlas: Atlas
+    device: torch.device
+
+
+_labs: dict[str, Lab] = {}
+_lock = threading.Lock()
+
+
+def configure_torch() -> int:
+    """Torch threads for serving (vacdemo.device.serving_threads), set once per process."""
+    with _lock:
+        if not _configured:
+            torch.set_num_threads(serving_threads())
+            _configured.append(True)
+    return torch.get_num_threads()
+
+
+_configured: list[bool] = []
+
+
+def load_lab(name: str) -> Lab:
+    """The lab of a data set, loaded on first use (by one thread; the others wait for it)."""
+    with _lock:
+        if name not in _labs:
+            device = pick_device("auto")
+            # input gradients only (frozen weights); load_checkpoint already gave float32 in channels_last
+            model = load_pretrained(name).to(device).requires_grad_(False)
+            folder = PRETRAINED / name
+            gallery = load_gallery(folder)
+            with torch.no_grad():
+                images = torch.stack([gallery.image(i) for i in range(len(gallery))]).to(device)
+                right = (model.classify(images).argmax(1).cpu() == gallery.labels).numpy()
+            _labs[name] = Lab(model, Detector.load(folder / "detector_inf.json"), gallery, right,
+                              load_atlas(folder), device)
+        return _labs[name]
+
+
+def run_rows(group: tuple, payloads: list[tuple]) -> list[torch.Tensor]:
+    """The batcher's work: rows of one group (data set, norm, steps, attack kind), each (x, y, ε, α, target)
+    from any image, attacked as one batch; → x_adv per row, (1, 28, 28) on the CPU."""
+    name, norm, steps, adaptive, _ = group
+    lab = load_lab(name)
+    x = torch.stack([p[0] for p in payloads]).to(lab.device)  # (B, 1, 28, 28)
+    y, eps, alpha = (torch.tensor([p[i] for p in payloads], device=lab.device) for i in (1, 2, 3))
+    targets = [p[4] for p in payloads]
+    target = None if targets[0] is None else torch.tensor(targets, device=lab.device)
+    x_adv = attack_rows(lab.model, lab.detector, x, y, eps.to(x.dtype), alpha.to(x.dtype), steps=steps, norm=norm,
+                        target=target, adaptive=adaptive, on_step=_progress)
+    return list(x_adv.cpu())
+
+
+def _progress(i: int, steps: int) -> None:
+    queue().progress = (i, steps)
+
+
+_queue: list[Batcher] = []
+
+
+def queue() -> Batcher:
+    """The one attack queue of this process."""
+    with _lock:
+        if not _queue:
+            _queue.append(Batcher(run_rows, max_rows=MAX_ROWS))
+        return _queue[0]
+
+
+def image_key(x: np.ndarray) -> str:
+    return hashlib.sha1(np.ascontiguousarray(x, dtype=np.float32).tobytes()).hexdigest()
+
+
+class Grid:
+    """One image's ε-grid in the queue: the rows of ε > 0 (ε = 0 is the input itself), one future each."""
+
+    def __init__(self, name: str, x: np.ndarray, y: int | None, *, norm: str, steps: int, alpha: float | None,
+                 target: int | None, adaptive: bool, first: int, owner):
+        self.lab, self.name, self.norm, self.target, self.adaptive = load_lab(name), name, norm, target, adaptive
+        self.eps, alpha = settle(eps_grid(name, norm), steps, alpha, norm, target, adaptive)
+        self.x = torch.from_numpy(np.asarray(x, dtype=np.float32))
+        self.y, self.labelled = label(self.lab.model, self.x, y, self.lab.device)
+        self.start = time.perf_counter()
+        image = (name, image_key(x), self.y, norm, steps, tuple(alpha), target, adaptive)
+        self.keys = [(image, k) for k in range(len(self.eps))]
+        first = min(max(int(first), 0), len(self.eps) - 1)
+        order = [first] + [k for k in range(1, len(self.eps)) if k != first]  # the slider's ε first
+        rows = [(self.keys[k], (self.x, self.y, float(self.eps[k]), float(alpha[k]), target),
+                 FIRST if k == first else FILL) for k in order if k > 0]
+        q = queue()
+        q.forget(owner, keep=set(self.keys))  # this student's earlier input is no longer wanted
+        futures = q.submit(owner, (name, norm, steps, adaptive, target is None), rows)
+        self.futures = {k: f for k, f in zip([k for k in order if k > 0], futures)}
+
+    def done(self, k: int) -> bool:
+        return k == 0 or self.futures[k].done()
+
+    def count_done(self) -> int:
+        return 1 + sum(f.done() for f in self.futures.values())
+
+    def ahead(self, k: int) -> int:
+        return 0 if k == 0 else queue().ahead(self.keys[k])
+
+    def progress(self, k: int) -> tuple[int, int]:
+        """(step, steps) of the batch that runs row k, (0, 0) while it waits."""
+        q = queue()
+        return q.progress if k > 0 and q.running(self.keys[k]) else (0, 0)
+
+    def sweep(self, ks: list[int] | None = None) -> Sweep:
+        """The Sweep at grid indices ks (ascending, from 0; all by default), once their rows are done."""
+        ks = list(range(len(self.eps))) if ks is None else ks
+        x_adv = torch.stack([self.x if k == 0 else self.futures[k].result() for k in ks]).to(self.lab.device)
+        return read_out(self.lab.model, self.lab.detector, x_adv, self.eps[ks], self.y, self.labelled, self.target,
+                        self.adaptive, self.norm, self.start)
+
+
+def warm(names=DATASETS) -> float:
+    """Load every lab and run one attack through the queue, so the first visitor waits for neither; → seconds."""
+    start = time.perf_counter()
+    configure_torch()
+    for name in names:
+        lab = load_lab(name)
+        grid = Grid(name, lab.gallery.image(0).numpy(), int(lab.gallery.labels[0]), norm="inf", steps=40,
+                    alpha=None, target=None, adaptive=False, first=len(eps_grid(name, "inf")) - 1, owner="warm-up")
+        grid.futures[len(grid.eps) - 1].result()
+        queue().forget("warm-up")  # the rest of its grid is not needed
+    return time.perf_counter() - start
