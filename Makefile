@@ -5,7 +5,10 @@ PY := $(VENV)/bin/python
 # The tests read MNIST/Fashion-MNIST from here unless VACDEMO_DATA says otherwise.
 export VACDEMO_DATA ?= $(abspath ../shared/data)
 
-.PHONY: demo test clean chromium
+.PHONY: demo serve test clean chromium nginx
+REPLICAS ?= 2
+PORT ?= 8500
+HOST ?= 127.0.0.1
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,14 +21,22 @@ $(VENV)/.test: $(VENV)/.runtime requirements-test.txt requirements-test-nodeps.t
 	$(PY) -m pip install --quiet --no-deps -r requirements-test-nodeps.txt
 	touch $@
 
+# serve.py loads the models and runs one attack before the first visitor (a plain `streamlit run app.py` works too)
 demo: $(VENV)/.runtime
-	$(PY) -m streamlit run app.py
+	$(PY) -m streamlit run serve.py
+
+# A classroom on a bigger machine: REPLICAS Streamlit servers behind nginx on HOST:PORT, sticky sessions
+serve: $(VENV)/.runtime nginx
+	$(PY) -m vacdemo serve --replicas $(REPLICAS) --port $(PORT) --host $(HOST)
+
+nginx:
+	@bash scripts/ensure-nginx.sh
 
 # The browser tests need Debian's Chromium: installed here when missing (root + apt-get), else a one-line hint.
 chromium:
 	@bash scripts/ensure-chromium.sh
 
-test: $(VENV)/.test chromium
+test: $(VENV)/.test chromium nginx
 	$(PY) -m pytest
 
 clean:

@@ -1,4 +1,4 @@
-"""The app in a real browser: Debian's Chromium, driven by Playwright, against `streamlit run app.py`.
+"""The app in a real browser: Debian's Chromium, driven by Playwright, against `streamlit run serve.py` (what `make demo` runs).
 
 Picks a sample, moves ε, draws a digit; switches the data set and reopens its link; plays ε to the end; the
 projector mode and Reset; a phone's width with touch, Undo and Clear. Saves screenshots to docs/
@@ -29,7 +29,7 @@ def server():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port",
                              str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

@@ -242,6 +242,12 @@ def cmd_loadtest(args) -> int:
     return 1 if any(r["errors"] for r in rows) else 0
 
 
+def cmd_serve(args) -> int:
+    """n Streamlit replicas behind nginx with sticky sessions (vacdemo.replicas)."""
+    from . import replicas
+    return replicas.serve(args.replicas, args.port, Path(args.work), args.host)
+
+
 def cmd_reproduce(args) -> int:
     """Train the paper's models, measure each, write the report (resumable)."""
     from .study.reproduce import Settings, reproduce
@@ -344,6 +350,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8599, help="loopback port of the server it starts (default 8599)")
     p.add_argument("--timeout", type=float, default=120, help="seconds one page run may take (default 120)")
     p.add_argument("--json", help="also write the rows here")
+
+    p = command("serve", "n replicas of the app behind nginx, one port, sticky sessions", cmd_serve)
+    p.add_argument("--replicas", type=int, default=2, help="Streamlit servers (default 2)")
+    p.add_argument("--port", type=int, default=8500, help="nginx's port; replicas take the next ones (default 8500)")
+    p.add_argument("--host", default="127.0.0.1", help="nginx's address (0.0.0.0: reachable from the classroom)")
+    p.add_argument("--work", default="runs/serve", help="nginx config, pid and logs (default runs/serve)")
 
     p = command("evaluate", "clean test accuracy and mean reconstruction error", cmd_evaluate,
                 "dataset", "data", "device", "checkpoint")

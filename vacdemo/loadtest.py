@@ -175,9 +175,12 @@ async def student(s: Student, base: str, inputs: int, go, timeout: float) -> Non
         s.errors.append(f"{type(e).__name__}: {e}")
 
 
-def wait_healthy(base: str, timeout: float = 180) -> None:
+def wait_healthy(base: str, timeout: float = 180, proc: subprocess.Popen | None = None) -> None:
+    """Until base answers /_stcore/health; raises when it does not in time, or when proc (its server) exits."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
+        if proc is not None and proc.poll() is not None:
+            raise SettingsError(f"the server for {base} exited with {proc.returncode} before it answered")
         try:
             if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
                 return
@@ -271,7 +274,7 @@ def loadtest(users: int, mode: str, inputs: int = 2, period: float = 5.0, url: s
         server = start_server(port, log)
         url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url)
+        wait_healthy(url, proc=server)
         usage = Usage(server.pid if server else None)
         start = time.perf_counter()
         students = asyncio.run(asyncio.wait_for(drive(url, users, mode, inputs, period, timeout), MAX_SECONDS))

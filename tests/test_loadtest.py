@@ -1,0 +1,36 @@
+"""The load test drives real sessions over the websocket: a few students at once get their verdicts with no
+error and no cross-talk, and the cross-talk check does catch a page that shows someone else's image."""
+import socket
+
+from vacdemo import loadtest
+from vacdemo.loadtest import Page, Student, check_image
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_small_burst_gets_every_verdict_with_no_error(tmp_path):
+    row = loadtest.loadtest(4, "burst", inputs=1, port=free_port(), log=tmp_path / "server.log")
+    assert row["errors"] == [] and row["inputs"] == 4
+    assert 0 < row["verdict_p50"] <= row["verdict_max"] <= row["grid_p95"] + 1e-9
+    assert row["peak_mb"] > 100 and row["cpu_cores"] > 0  # read from the server's /proc entries
+
+
+class Markdown:
+    def __init__(self, body):
+        self.body = body
+
+
+def test_cross_talk_is_reported():
+    s, page = Student(3), Page()
+    c, _ = s.image(1)
+    page.els[(0, 1)] = ("markdown", Markdown(f"test image #1234 ({(c + 1) % 10}) · PGD-40 …"))
+    check_image(s, page, 1)
+    assert s.errors and "not a" in s.errors[0]
+    s.errors.clear()
+    page.els[(0, 1)] = ("markdown", Markdown(f"test image #1234 ({c}) · PGD-40 …"))
+    check_image(s, page, 1)
+    assert s.errors == []

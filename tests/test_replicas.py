@@ -1,0 +1,68 @@
+"""Two replicas behind nginx: the config starts, one browser's requests stay on one replica (the route cookie),
+different browsers spread over both, and sessions through the proxy get their pages and verdicts."""
+import secrets
+import socket
+import time
+import urllib.request
+
+import pytest
+
+from vacdemo import loadtest, replicas
+
+
+def free_ports(n: int) -> int:
+    """A port p with p … p + n − 1 free."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            p = s.getsockname()[1]
+        if p + n < 65535 and all(_free(p + i) for i in range(n)):
+            return p
+    raise RuntimeError("no free ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory):
+    port = free_ports(3)
+    procs = replicas.start(2, port, tmp_path_factory.mktemp("serve"))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for i, p in enumerate(range(port + 1, port + 3)):  # both replicas warm, then the proxy answers
+            loadtest.wait_healthy(f"http://127.0.0.1:{p}", proc=procs[i])
+        loadtest.wait_healthy(url, timeout=30)
+        yield url
+    finally:
+        replicas.stop(procs)
+
+
+def replica_of(url: str, route: str | None) -> tuple[str, str]:
+    req = urllib.request.Request(url + "/_stcore/health",
+                                 headers={"Cookie": f"vacdemo_route={route}"} if route else {})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.headers["X-Vacdemo-Replica"], next(c for c in r.headers.get_all("Set-Cookie") if "vacdemo_route=" in c)
+
+
+def test_one_browser_stays_on_one_replica_and_browsers_spread(proxy):
+    first, cookie = replica_of(proxy, None)
+    route = cookie.split("vacdemo_route=")[1].split(";")[0]
+    assert len(route) >= 16  # a new random route for a new browser
+    assert {replica_of(proxy, route)[0] for _ in range(10)} == {first}
+    assert len({replica_of(proxy, secrets.token_hex(16))[0] for _ in range(40)}) == 2
+
+
+def test_sessions_through_the_proxy_get_pages_and_verdicts(proxy):
+    with urllib.request.urlopen(proxy + "/", timeout=10) as r:
+        assert r.status == 200 and b"<html" in r.read().lower()
+    start = time.perf_counter()
+    row = loadtest.loadtest(3, "burst", inputs=1, url=proxy)
+    assert row["errors"] == [] and row["inputs"] == 3, row["errors"]
+    assert time.perf_counter() - start < 120
