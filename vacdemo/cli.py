@@ -213,7 +213,8 @@ def cmd_bench(args) -> int:
         shape = model.cfg.shape
         print(f"benchmarking on {name}: {ckpt} ({shape.width1}/{shape.width2} channels) …")
         x, y = (t.to(device) for t in test.batch(slice(0, args.batch)))
-        found = [*bench.pgd_rows(model, x, y, device, args.repeats), *bench.layout_rows(model, x, y, device, args.repeats),
+        found = [*bench.pgd_rows(model, x, y, device, args.repeats), *bench.lever_rows(model, x, y, device, args.repeats),
+                 *bench.batch_rows(model, x, y, device, args.repeats), *bench.layout_rows(model, x, y, device, args.repeats),
                  *bench.train_rows(device, args.repeats, args.presets),
                  *bench.exactness_rows(model, test, TABLE_EPS["mnist"], args.n, device)]
         if device.type == "cpu":

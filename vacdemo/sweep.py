@@ -131,12 +131,12 @@ def label(model: BetaVAC, x: torch.Tensor, y: int | None, device: torch.device) 
 
 def attack_rows(model: BetaVAC, detector: Detector, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor,
                 alpha: torch.Tensor, *, steps: int, norm: str, target: torch.Tensor | None, adaptive: bool,
-                on_step=None) -> torch.Tensor:
+                on_step=None, fast: bool = True) -> torch.Tensor:
     """x_adv (B, 1, 28, 28) for rows that may come from different images: each row its own x, y, ε, α and
     target. The expensive part of a sweep, and what the app batches across sessions (vacdemo.batcher)."""
     if adaptive:
         return adaptive_pgd(model, x, y, detector, eps=eps, alpha=alpha, steps=steps, norm=norm, on_step=on_step)[0]
-    return pgd(model, x, y, eps=eps, alpha=alpha, steps=steps, norm=norm, target=target, on_step=on_step)
+    return pgd(model, x, y, eps=eps, alpha=alpha, steps=steps, norm=norm, target=target, on_step=on_step, fast=fast)
 
 
 def read_out(model: BetaVAC, detector: Detector, x_adv: torch.Tensor, eps: np.ndarray, y: int, labelled: bool,

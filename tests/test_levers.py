@@ -1,0 +1,48 @@
+"""Each lever of the one-image PGD computes what the plain fp32 path computes (vacdemo.attack.pgd, the oracle),
+up to rounding: a reordered sum can flip the sign of a gradient that is nearly 0, and so move a pixel by 2α."""
+import pytest
+import torch
+
+from vacdemo import levers, load_pretrained, pgd
+from vacdemo.checkpoint import PRETRAINED
+from vacdemo.gallery import load_gallery
+
+STEPS = 5
+
+
+@pytest.fixture(scope="module")
+def case():
+    model = load_pretrained("mnist").requires_grad_(False)
+    g = load_gallery(PRETRAINED / "mnist")
+    x, y = torch.stack([g.image(i) for i in range(2)]).contiguous(), g.labels[:2].long()
+    eps, alpha = torch.full((2, 1, 1, 1), 0.3), torch.full((2, 1, 1, 1), 0.05)
+    return model, x, y, eps, alpha, pgd(model, x, y, eps=0.3, alpha=0.05, steps=STEPS, fast=False)
+
+
+def same_attack(x_adv, oracle, model) -> bool:
+    moved = ((x_adv - oracle).abs() > 1e-4).float().mean().item()  # share of pixels that differ
+    with torch.no_grad():
+        same_class = torch.equal(model.classify(x_adv).argmax(1), model.classify(oracle).argmax(1))
+    return moved < 0.01 and same_class
+
+
+def test_onnx_runtime_step_matches_the_plain_path(case):
+    model, x, y, eps, alpha, oracle = case
+    x_adv = levers.onnx_step(model, x, y, eps, alpha, steps=STEPS)(x, y, eps, alpha)
+    assert same_attack(x_adv, oracle, model) and not torch.equal(x_adv, x)
+
+
+def test_compiled_step_matches_the_plain_path_on_one_image(case):
+    model, x, y, eps, alpha, _ = case
+    x, y, eps, alpha = x[:1], y[:1], eps[:1], alpha[:1]  # the bench's case
+    oracle = pgd(model, x, y, eps=0.3, alpha=0.05, steps=STEPS, fast=False)
+    x_adv = levers.compiled_step(model, steps=STEPS)(x, y, eps, alpha)
+    assert same_attack(x_adv, oracle, model) and not torch.equal(x_adv, x)
+
+
+@pytest.mark.xfail(strict=True, reason="torch 2.14.1: the compiled step of a 2-image batch moved 24 % of pixels "
+                                       "differently from the eager step (which matches); why the server keeps the "
+                                       "plain path")
+def test_compiled_step_matches_the_plain_path_on_a_batch(case):
+    model, x, y, eps, alpha, oracle = case
+    assert same_attack(levers.compiled_step(model, steps=STEPS)(x, y, eps, alpha), oracle, model)
