@@ -96,6 +96,7 @@ def onnx_step(model: BetaVAC, x, y, eps, alpha, steps: int = 40, threads: int | 
     torch.onnx.export(Graph(), (x.clone(), x, y, eps, alpha), str(path), dynamo=True, verbose=False)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or torch.get_num_threads()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads sleep, not spin
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
 

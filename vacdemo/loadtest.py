@@ -294,10 +294,15 @@ def loadtest(users: int, mode: str, inputs: int = 2, period: float = 5.0, url: s
                 queued=sum(s.queued for s in students), cpu_cores=cores, peak_mb=peak, errors=errors)
 
 
+def known(v: float, spec: str) -> str:
+    """A figure, or a dash where it was not measured (a server given by --url: its processes are not ours)."""
+    return "–" if v != v else format(v, spec)
+
+
 def table(rows: list[dict]) -> str:
     head = ("| students | mode | new inputs | verdict p50 / p95 / max (s) | whole grid p50 / p95 (s) | ε move p50 (s) "
             "| server CPU (cores) | peak memory (MB) | errors |\n|---:|---|---:|---|---|---:|---:|---:|---:|")
     lines = [f"| {r['users']} | {r['mode']} | {r['inputs']} | {r['verdict_p50']:.2f} / {r['verdict_p95']:.2f} / "
              f"{r['verdict_max']:.2f} | {r['grid_p50']:.2f} / {r['grid_p95']:.2f} | {r['move_p50']:.2f} | "
-             f"{r['cpu_cores']:.2f} | {r['peak_mb']:.0f} | {len(r['errors'])} |" for r in rows]
+             f"{known(r['cpu_cores'], '.2f')} | {known(r['peak_mb'], '.0f')} | {len(r['errors'])} |" for r in rows]
     return "\n".join([head, *lines])

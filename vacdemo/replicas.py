@@ -80,6 +80,7 @@ def start(replicas: int, port: int, work: Path, host: str = "127.0.0.1") -> list
     if not Path(NGINX).exists() and not shutil.which("nginx"):
         raise SettingsError(f"nginx is missing at {NGINX}: run 'sudo apt-get install nginx' (or set VACDEMO_NGINX), "
                             "or bash scripts/ensure-nginx.sh")
+    work = work.resolve()  # nginx reads paths relative to its prefix: give it absolute ones
     work.mkdir(parents=True, exist_ok=True)
     ports = [port + 1 + i for i in range(replicas)]
     secret = secrets.token_hex(16)
@@ -108,6 +109,7 @@ def stop(procs: list[subprocess.Popen]) -> None:
 
 def serve(replicas: int, port: int, work: Path, host: str = "127.0.0.1") -> int:
     """Run until interrupted (Ctrl-C), or until a process exits."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a kill stops the replicas and nginx too (finally)
     procs = start(replicas, port, work, host)
     print(f"{replicas} replica(s) on ports {port + 1}…{port + replicas}, nginx on http://{host}:{port} "
           f"(logs in {work}); Ctrl-C stops them", flush=True)
@@ -118,7 +120,7 @@ def serve(replicas: int, port: int, work: Path, host: str = "127.0.0.1") -> int:
         print(f"error: {' '.join(map(str, failed.args[:6]))} … exited with {failed.returncode}; see the logs in {work}",
               file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         return 0
     finally:
         stop(procs)
