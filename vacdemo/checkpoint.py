@@ -9,7 +9,7 @@ from safetensors.torch import load_file, save_file
 
 from .config import Config
 from .errors import VacdemoError
-from .model import BetaVAC
+from .model import BetaVAC, build_model
 
 WEIGHTS, META = "model.safetensors", "config.json"
 FORMAT = "vacdemo-checkpoint/1"
@@ -80,7 +80,7 @@ def load_checkpoint(path: str | Path) -> BetaVAC:
         raise CheckpointError(f"{folder / WEIGHTS}: missing") from None
     except (SafetensorError, OSError) as e:
         raise CheckpointError(f"{folder / WEIGHTS}: not a readable safetensors file ({e})") from None
-    model = BetaVAC(cfg)
+    model = build_model(cfg)
     expected = model.state_dict()
     missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     if missing or extra:

@@ -24,9 +24,13 @@ class ModelShape:
 SHAPE_FIELDS = tuple(f.name for f in fields(ModelShape))
 
 
+KINDS = ("vac", "cnn")  # the β-VAC (eq. 5), or its encoder and classifier alone trained on cross-entropy
+
+
 @dataclass(frozen=True)
 class Config:
     dataset: str = "mnist"  # "mnist" or "fmnist"
+    kind: str = "vac"  # "vac": the β-VAC; "cnn": the plain CNN (no sampling, no decoder, no capacity term)
     shape: ModelShape = ModelShape()
     # --- objective (eq. 5) ---
     beta: float = 1000.0
@@ -55,6 +59,11 @@ class Config:
     ema_start_epochs: float = 0.0  # the average starts here: after β's ramp, it averages one objective only
     bf16: bool = True  # bf16 autocast where native (GPUs, AVX512-BF16/AMX CPUs); fp32 elsewhere
     seed: int = 0
+    # --- adversarial training (cnn only; Madry et al. 2018, cheap as in Wong, Rice & Kolter 2020) ---
+    adv_eps: float = 0.0  # ℓ∞ ε of the training attack; 0 = standard training
+    adv_steps: int = 1  # 1: FGSM from a random start in the ε-ball ("fast is better than free"); > 1: PGD
+    adv_alpha: float = 0.0  # step size; 0 = 1.25·ε for FGSM (Wong et al.'s choice), 2.5·ε/steps for PGD
+    adv_ramp_epochs: float = 0.0  # ε rises linearly 0 → adv_eps over this many epochs (a warm-up)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -119,6 +128,14 @@ def check_ranges(cfg: Config) -> None:
     bad = [f"{k} = {v}" for k, v in positive.items() if not v > 0]
     bad += [f"{k} = {v}" for k, v in {"capacity": cfg.capacity, "l1": cfg.l1, "beta_start": cfg.beta_start,
                                       "weight_decay": cfg.weight_decay, "grad_clip": cfg.grad_clip}.items() if v < 0]
+    bad += [f"{k} = {v}" for k, v in {"adv_eps": cfg.adv_eps, "adv_alpha": cfg.adv_alpha,
+                                      "adv_ramp_epochs": cfg.adv_ramp_epochs}.items() if v < 0]
+    if cfg.adv_steps < 1:
+        bad.append(f"adv_steps = {cfg.adv_steps}")
+    if cfg.kind not in KINDS:
+        bad.append(f"kind = {cfg.kind!r} (one of {KINDS})")
+    elif cfg.kind == "vac" and cfg.adv_eps:
+        bad.append(f"adv_eps = {cfg.adv_eps} (adversarial training is for the plain CNN, kind = 'cnn')")
     if not 0 <= cfg.ema < 1:
         bad.append(f"ema = {cfg.ema} (a decay in [0, 1))")
     if bad:

@@ -1,4 +1,4 @@
-"""Clean test accuracy and reconstruction error of a trained β-VAC."""
+"""Clean test accuracy and reconstruction error of a trained β-VAC (accuracy alone for the plain CNN)."""
 import torch
 import torch.nn.functional as F
 
@@ -16,9 +16,14 @@ def evaluate(model: BetaVAC, split: Split, device: torch.device, *, bf16: bool =
         x, y = split.batch(slice(start, start + batch_size))
         x, y = x.to(device, memory_format=torch.channels_last), y.to(device)
         with autocast(device, bf16), eval_mode(model):
-            read = model(x)
-        correct += (read.logits.argmax(1) == y).sum().item()
+            read = model(x) if model.has_decoder else None
+            logits = read.logits if read is not None else model.classify(x)
+        correct += (logits.argmax(1) == y).sum().item()
+        if read is None:  # the plain CNN: nothing to reconstruct
+            continue
         l2 += reconstruction_error(model, x, torch.sigmoid(read.recon_logits.float())).sum().item()
         nll += F.binary_cross_entropy_with_logits(read.recon_logits.float(), x, reduction="sum").item()
     n = len(split)
+    if not model.has_decoder:
+        return {"accuracy": correct / n}
     return {"accuracy": correct / n, "recon_error_l2": l2 / n, "recon_nll": nll / n}

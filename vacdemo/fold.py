@@ -21,7 +21,7 @@ _lock = threading.Lock()
 def fold_batchnorm(model: BetaVAC) -> BetaVAC:
     """A frozen eval-mode copy of model with each conv → BatchNorm pair replaced by one conv."""
     folded = copy.deepcopy(model).eval().requires_grad_(False)
-    for block in (*folded.encoder, *folded.decoder):
+    for block in (*folded.encoder, *getattr(folded, "decoder", ())):  # the plain CNN has no decoder
         if isinstance(block, nn.Sequential) and len(block) == 3 and isinstance(block[1], nn.BatchNorm2d):
             block[0] = fuse_conv_bn_eval(block[0], block[1], transpose=isinstance(block[0], nn.ConvTranspose2d))
             block[1] = nn.Identity()

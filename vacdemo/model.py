@@ -1,4 +1,5 @@
-"""The β-Variational Classifier (§3, §5): All-CNN encoder → z ∈ R^100 → mirrored decoder and MLP classifier."""
+"""The β-Variational Classifier (§3, §5): All-CNN encoder → z ∈ R^100 → mirrored decoder and MLP classifier;
+and, to compare it with, the plain CNN: the same encoder and classifier, nothing else."""
 import contextlib
 from typing import NamedTuple
 
@@ -19,6 +20,19 @@ def upconv(c_in: int, c_out: int, bn: bool = True) -> nn.Sequential:
                          *([nn.BatchNorm2d(c_out)] if bn else []), nn.ReLU(inplace=True))
 
 
+def all_cnn(w1: int, w2: int, bn: bool) -> nn.Sequential:
+    """The All-CNN encoder adapted to 28×28×1 (padding keeps sizes: 28 → 14 → 7), flattened: (B, w2·7·7)."""
+    return nn.Sequential(
+        conv(1, w1, bn=bn), conv(w1, w1, bn=bn), conv(w1, w1, stride=2, bn=bn),
+        conv(w1, w2, bn=bn), conv(w2, w2, bn=bn), conv(w2, w2, stride=2, bn=bn),
+        conv(w2, w2, bn=bn), conv(w2, w2, k=1, bn=bn), nn.Flatten())
+
+
+def classifier(d: int, hidden: int) -> nn.Sequential:
+    """The 2-layer MLP on the code: d → hidden → hidden → 10."""
+    return nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+
+
 class Readout(NamedTuple):
     """What the model says about x, all from z = mu(x): the code, the class logits and the reconstruction."""
     mu: torch.Tensor  # (B, latent_dim)
@@ -32,16 +46,14 @@ class Readout(NamedTuple):
 
 
 class BetaVAC(nn.Module):
+    has_decoder = True  # a reconstruction, hence a reconstruction-error detector
+
     def __init__(self, cfg: Config):
         super().__init__()
         shape = cfg.shape
         w1, w2, bn, d = shape.width1, shape.width2, shape.batchnorm, shape.latent_dim
         self.cfg = cfg
-        # All-CNN adapted to 28×28×1 (padding keeps sizes: 28 → 14 → 7).
-        self.encoder = nn.Sequential(
-            conv(1, w1, bn=bn), conv(w1, w1, bn=bn), conv(w1, w1, stride=2, bn=bn),
-            conv(w1, w2, bn=bn), conv(w2, w2, bn=bn), conv(w2, w2, stride=2, bn=bn),
-            conv(w2, w2, bn=bn), conv(w2, w2, k=1, bn=bn), nn.Flatten())
+        self.encoder = all_cnn(w1, w2, bn)
         feat = w2 * 7 * 7
         self.to_mu = nn.Linear(feat, d)
         self.to_logvar = nn.Linear(feat, d)
@@ -50,9 +62,7 @@ class BetaVAC(nn.Module):
             conv(w2, w2, k=1, bn=bn), conv(w2, w2, bn=bn), upconv(w2, w2, bn=bn),
             conv(w2, w2, bn=bn), conv(w2, w1, bn=bn), upconv(w1, w1, bn=bn),
             conv(w1, w1, bn=bn), nn.Conv2d(w1, 1, 3, padding=1))  # Bernoulli logits
-        self.classifier = nn.Sequential(
-            nn.Linear(d, shape.hidden), nn.ReLU(), nn.Linear(shape.hidden, shape.hidden), nn.ReLU(),
-            nn.Linear(shape.hidden, 10))
+        self.classifier = classifier(d, shape.hidden)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, 1, 28, 28) in [0, 1] → mu, logvar, each (B, latent_dim)."""
@@ -90,6 +100,35 @@ class BetaVAC(nn.Module):
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """The decoder's mean image from z = mu(x), in [0, 1], shape (B, 1, 28, 28)."""
         return torch.sigmoid(self.decode(self.encode(x)[0]))
+
+
+class PlainCNN(nn.Module):
+    """The control: the β-VAC's encoder, its linear map to the code and its classifier, with no sampling, no
+    decoder and no capacity term, trained on cross-entropy (train.train_step_ce). It has no reconstruction, so
+    no reconstruction-error detector: what it has instead is its accuracy (and, adversarially trained, its
+    robustness)."""
+    has_decoder = False
+
+    def __init__(self, cfg: Config):
+        super().__init__()
+        shape = cfg.shape
+        self.cfg = cfg
+        self.encoder = all_cnn(shape.width1, shape.width2, shape.batchnorm)
+        self.to_mu = nn.Linear(shape.width2 * 7 * 7, shape.latent_dim)
+        self.classifier = classifier(shape.latent_dim, shape.hidden)
+
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits (B, 10)."""
+        return self.classifier(self.to_mu(self.encoder(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classify(x)
+
+
+
+def build_model(cfg: Config) -> nn.Module:
+    """The network a config describes: the β-VAC, or the plain CNN (cfg.kind)."""
+    return PlainCNN(cfg) if cfg.kind == "cnn" else BetaVAC(cfg)
 
 
 def reconstruction_error(model: BetaVAC, x: torch.Tensor, recon: torch.Tensor | None = None) -> torch.Tensor:

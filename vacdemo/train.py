@@ -1,11 +1,14 @@
-"""Algorithm 1: minimise eq. 5 over minibatches while the capacity c rises linearly to C."""
+"""Algorithm 1: minimise eq. 5 over minibatches while the capacity c rises linearly to C. The plain CNN (cfg.kind
+"cnn") minimises the cross-entropy instead, on adversarial inputs when cfg.adv_eps > 0."""
 import json
 import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
+from .adversarial import training_attack
 from .augment import augment
 from .config import Config
 from .data import Split
@@ -13,7 +16,7 @@ from .device import autocast
 from .errors import SettingsError, TrainingDiverged
 from .evaluate import evaluate
 from .loss import beta_at, capacity_at, vac_loss
-from .model import BetaVAC
+from .model import BetaVAC, build_model
 
 
 def make_optimizer(cfg: Config, model: BetaVAC) -> torch.optim.Optimizer:
@@ -57,13 +60,31 @@ def train_step(model, opt, cfg: Config, x, y, c: float, beta: float, device) -> 
     return terms
 
 
+def train_step_ce(model, opt, cfg: Config, x, y, eps: float, device) -> dict[str, torch.Tensor]:
+    """One step of the plain CNN: cross-entropy, on the training attack's x_adv when eps > 0."""
+    if eps:
+        x = training_attack(model, x, y, eps, cfg.adv_steps, cfg.adv_alpha, cfg.bf16)
+    with autocast(device, cfg.bf16):
+        logits = model.classify(x)
+    ce = F.cross_entropy(logits.float(), y)
+    loss = ce + (cfg.l1 * l1_penalty(model) if cfg.l1 else 0.0)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if cfg.grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    opt.step()
+    zero = torch.zeros((), device=ce.device)
+    return {"loss": ce.detach(), "ce": ce.detach(), "acc": (logits.detach().argmax(-1) == y).float().mean(),
+            "recon": zero, "kl": zero}
+
+
 def train(cfg: Config, train_split: Split, test_split: Split, device: torch.device,
           out_dir: Path | None = None, limit: int | None = None, on_epoch=None) -> tuple[BetaVAC, list[dict]]:
     """Train a β-VAC; per-epoch metrics go to out_dir/metrics.json as they come. limit: first N train images.
     on_epoch(model) → dict, when given, adds its readings of the epoch's model (as evaluated) to the row."""
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    model = BetaVAC(cfg).to(device, memory_format=torch.channels_last)  # as load_checkpoint: oneDNN's faster layout
+    model = build_model(cfg).to(device, memory_format=torch.channels_last)  # as load_checkpoint: oneDNN's layout
     opt = make_optimizer(cfg, model)
     n = min(limit or len(train_split), len(train_split))
     steps = n // cfg.batch_size  # drop the last partial batch: BatchNorm dislikes tiny batches
@@ -87,7 +108,12 @@ def train(cfg: Config, train_split: Split, test_split: Split, device: torch.devi
             y = y.to(device, non_blocking=True)
             c = capacity_at(epoch + i / steps, cfg.capacity, cfg.capacity_ramp_epochs)
             beta = beta_at(epoch + i / steps, cfg.beta, cfg.beta_start, cfg.beta_ramp_epochs)
-            terms = train_step(model, opt, cfg, x, y, c, beta, device)
+            if cfg.kind == "cnn":
+                eps = cfg.adv_eps * min(1.0, (epoch + i / steps) / cfg.adv_ramp_epochs) if cfg.adv_ramp_epochs \
+                    else cfg.adv_eps
+                terms = train_step_ce(model, opt, cfg, x, y, eps, device)
+            else:
+                terms = train_step(model, opt, cfg, x, y, c, beta, device)
             sched.step()
             if ema is not None and epoch + i / steps >= cfg.ema_start_epochs:
                 ema.update_parameters(model)  # the first update copies the weights
