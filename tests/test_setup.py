@@ -1,4 +1,4 @@
-"""`make test` does its own set-up: the Chromium step installs the browser or says in one line what to run."""
+"""`make test` does its own set-up: the Chromium and nginx steps install them or say in one line what to run."""
 import os
 import shutil
 import subprocess
@@ -32,10 +32,20 @@ def test_missing_chromium_without_apt_says_what_to_run(tmp_path):
     assert len(lines) == 1 and "apt-get install chromium" in lines[0] and "no-chromium" in lines[0]
 
 
-def test_make_test_runs_the_chromium_step():
+def test_make_test_runs_the_chromium_and_nginx_steps():
     dry = subprocess.run(["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert dry.returncode == 0
     steps = dry.stdout.splitlines()
-    chromium = next(i for i, s in enumerate(steps) if "ensure-chromium.sh" in s)
     pytest_step = next(i for i, s in enumerate(steps) if "-m pytest" in s)
-    assert chromium < pytest_step
+    for script in ("ensure-chromium.sh", "ensure-nginx.sh"):
+        assert next(i for i, s in enumerate(steps) if script in s) < pytest_step
+
+
+def test_missing_nginx_without_apt_says_what_to_run(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "id").symlink_to(shutil.which("id"))
+    done = subprocess.run([shutil.which("bash"), str(ROOT / "scripts" / "ensure-nginx.sh")], capture_output=True,
+                          text=True, timeout=60, env={"PATH": str(bin_dir), "VACDEMO_NGINX": str(tmp_path / "no-nginx")})
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1 and "apt-get install nginx" in lines[0]
