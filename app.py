@@ -21,7 +21,7 @@ from vacdemo.batcher import Busy
 from vacdemo.errors import SettingsError
 from vacdemo.images import diverging_png, gray_png, npy_bytes
 from vacdemo.preprocess import ImageError, preprocess_image
-from vacdemo.serving import Grid, Lab, configure_torch, load_lab
+from vacdemo.serving import Grid, Lab, configure_torch, load_lab, seconds_per_step
 from vacdemo.sweep import Sweep, eps_grid
 
 DATASETS = {"mnist": "Digits (MNIST)", "fmnist": "Garments (Fashion-MNIST)"}
@@ -30,6 +30,8 @@ NORMS = {"inf": "ℓ∞ (the paper's)", "2": "ℓ2"}
 Q = "query-params"  # every control is bound to the URL, so a link reopens the exact setup
 SPEEDS = {"slow": 0.7, "normal": 0.35, "fast": 0.12}  # Play: seconds per ε
 SLOW_S = 5.0  # an attack expected to take longer than this says so before it runs
+POLL_S = 0.1  # a waiting page looks at its answer this often
+WAIT_S = 600.0  # and gives up after this long, saying so
 REPORT_URL = "app/static/reproduce.html"  # the reproduction report, served by Streamlit from static/
 
 
@@ -521,8 +523,9 @@ def main() -> None:
     if not present:
         threads = torch.get_num_threads()
         where = "GPU" if s.device.startswith("cuda") else f"CPU ({threads} thread{'s' if threads > 1 else ''})"
-        st.caption(f"{what} · PGD-{settings['steps']} at {len(s.eps)} values of ε, the slider's first, answered in "
-                   f"{s.seconds * 1000:.0f} ms on {where} (attacks that wait at the same moment run as one batch)" +
+        st.caption(f"{what} · PGD-{settings['steps']} at {len(s.eps)} values of ε, the slider's first; the whole "
+                   f"grid took {s.seconds * 1000:.0f} ms on {where}, waiting in the queue included (attacks that "
+                   "wait at the same moment run as one batch)" +
                    (" · the detector was fitted on ℓ∞ attacks" if settings["norm"] == "2" else ""))
     attack_panel(lab, name, s, settings["norm"], settings["adaptive"], present)
 
@@ -544,24 +547,35 @@ def run_attack(lab: Lab, name: str, x: np.ndarray, y: int | None, settings: dict
         if slow and slow[0] == key:  # the run that paid for it said so; the rerun that shows it still does
             st.warning(slow[1], icon=":material/hourglass_top:")
         return s
-    per_step = st.session_state.get("seconds_per_step", 0.02) * (3 if settings["adaptive"] else 1)
-    if per_step * settings["steps"] > SLOW_S:
-        note = (f"These settings take about {per_step * settings['steps']:.0f} s ({settings['steps']} steps"
+    estimate = seconds_per_step() * settings["steps"] * (3 if settings["adaptive"] else 1)
+    if estimate > SLOW_S:
+        note = (f"These settings take about {estimate:.0f} s ({settings['steps']} steps"
                 f"{', detector-aware' if settings['adaptive'] else ''}): fewer steps under Advanced are quicker.")
         st.warning(note, icon=":material/hourglass_top:")
         st.session_state["slow_note"] = key, note
     k = eps_slider(st.columns([3, 2])[0], name, settings["norm"])
     status = st.empty()
+    grid = None
     try:
         grid = Grid(name, x, y, **settings, first=k, owner=session_id())
         if grid.target is not None and grid.target == grid.y:
+            grid.drop()
             st.warning(f"The model already reads this as **{CLASS_NAMES[name][grid.y]}**: choose another class to "
                        "turn it into.")
             return None
         wait(grid, k, status)
         partial = grid.sweep([0, k] if k else [0])
-    except CancelledError:  # this tab asked for another input meanwhile: that run draws it
-        return None
+        status.empty()
+        names = CLASS_NAMES[name]
+        headline(partial, len(partial.eps) - 1, names, lab.detector.threshold, settings["adaptive"])
+        render_images(partial, len(partial.eps) - 1, names, settings["norm"], 120)
+        fill = st.empty()
+        while (done := grid.count_done()) < len(grid.eps):
+            fill.progress(done / len(grid.eps), text=f"Filling in the other values of ε: {done} of {len(grid.eps)} "
+                                                     "… (a stronger attack found at a smaller ε can still change "
+                                                     "this answer)")
+            time.sleep(POLL_S)
+        s = grid.sweep()
     except Busy:
         status.warning("The server is busy with everyone's attacks: try again in a few seconds.",
                        icon=":material/hourglass_top:")
@@ -569,34 +583,35 @@ def run_attack(lab: Lab, name: str, x: np.ndarray, y: int | None, settings: dict
     except SettingsError as e:
         status.error(f"These attack settings cannot run: {e}")
         return None
-    status.empty()
-    names = CLASS_NAMES[name]
-    headline(partial, len(partial.eps) - 1, names, lab.detector.threshold, settings["adaptive"])
-    render_images(partial, len(partial.eps) - 1, names, settings["norm"], 120)
-    fill = st.empty()
-    while (done := grid.count_done()) < len(grid.eps):
-        fill.progress(done / len(grid.eps), text=f"Filling in the other values of ε: {done} of {len(grid.eps)} …")
-        time.sleep(0.05)
-    s = grid.sweep()
+    except CancelledError:  # this tab asked for another input meanwhile: that run draws it
+        return None
+    except Exception as e:  # noqa: BLE001  one clear line, never a traceback; nothing of the page is lost
+        if grid is not None:
+            grid.drop()
+        status.error(f"The attack failed on the server ({type(e).__name__}: {e}). Pick the input again to retry.")
+        return None
     keep(key, s)
-    if not settings["adaptive"]:
-        st.session_state["seconds_per_step"] = s.seconds / settings["steps"]
     st.rerun()  # the whole page, from the cached grid
 
 
 def wait(grid: Grid, k: int, status) -> None:
-    """Until row k is back: where it stands in the queue, or how far its batch has come."""
+    """Until row k is back: where it stands in the queue, or how far its batch has come (redrawn on change)."""
+    shown, deadline = None, time.monotonic() + WAIT_S
     while not grid.done(k):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no answer within {WAIT_S:.0f} s")
         ahead = grid.ahead(k)
-        if ahead:
-            status.info(f"Queued: {ahead} other attack{'s' if ahead > 1 else ''} ahead of yours …",
-                        icon=":material/hourglass_top:")
-        else:
-            step, steps = grid.progress(k)
-            status.progress(step / steps if steps else 0.0,
-                            text=f"Attacking: PGD step {step} of {steps} …" if steps else "Attacking …")
+        step, steps = grid.progress(k) if not ahead else (0, 0)
+        if (ahead, step) != shown:
+            shown = ahead, step
+            if ahead:
+                status.info(f"Queued: {ahead} other attack{'s' if ahead > 1 else ''} ahead of yours …",
+                            icon=":material/hourglass_top:")
+            else:
+                status.progress(step / steps if steps else 0.0,
+                                text=f"Attacking: PGD step {step} of {steps} …" if steps else "Attacking …")
         try:
-            grid.futures[k].result(timeout=0.05)
+            grid.futures[k].result(timeout=POLL_S)
         except TimeoutError:
             pass
 

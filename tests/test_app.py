@@ -192,7 +192,9 @@ def test_projector_mode_and_reset():
     assert at.toggle(key="present_toggle").value is False and at.slider(key="eps_mnist_inf").value == 0.0
 
 
-def test_slow_settings_say_so_before_running():
+def test_slow_settings_say_so_before_running(monkeypatch):
+    import vacdemo.serving
+    monkeypatch.setattr(vacdemo.serving, "_step_s", [0.02])  # a grid's PGD step as measured on a slow server
     at = page(mode="evade the detector", steps="200")
     assert not at.exception
     warned = [w.value for w in at.warning if w.value.startswith("These settings take about")]

@@ -135,3 +135,30 @@ def test_rows_forgotten_while_a_batch_gathers_leave_the_worker_running():
     q.forget("a")  # before the worker takes it
     assert q.submit("b", ("g",), rows("img2", [1]))[0].result(5) == 10
     assert [b[1] for b in run.batches] == [[1]]
+
+
+def test_a_failing_row_fails_alone_and_its_batch_mates_get_their_results():
+    def run(group, payloads):
+        if "bad" in payloads:
+            raise ValueError("bad row")
+        return [p.upper() for p in payloads]
+    q = Batcher(run, gather_s=0.05)
+    futures = q.submit("a", ("g",), [(("img1", 1), "ok", FILL), (("img2", 1), "bad", FILL), (("img3", 1), "ok2", FILL)])
+    assert futures[0].result(5) == "OK" and futures[2].result(5) == "OK2"
+    with pytest.raises(ValueError, match="bad row"):
+        futures[1].result(5)
+
+
+def test_a_dragged_slider_leaves_one_first_answer():
+    run = Recorder()
+    run.gate.clear()
+    q = Batcher(run, max_rows=8, gather_s=0.0)
+    q.submit("x", ("g",), rows("img0", [1]))
+    time.sleep(0.1)
+    q.submit("other", ("g",), rows("img9", [1], FIRST))
+    for k in (2, 3, 4):  # a student drags the slider over ε 2, 3, 4 while their grid waits
+        q.demote("a", keep=("img1", k))
+        q.submit("a", ("g",), rows("img1", [k], FIRST) + rows("img1", [5, 6]))
+    run.gate.set()
+    time.sleep(0.5)
+    assert [b[1] for b in run.batches][:3] == [[1], [1, 4], [2, 5, 6, 3]]  # img9, then the last first answer

@@ -110,10 +110,6 @@ def test_desktop_pick_sample_move_eps_and_draw(server, browser, capsys):
     sample.focus()
     page.keyboard.press("ArrowRight")
     t = time.perf_counter()
-    page.wait_for_function("b => [...document.querySelectorAll('[data-testid=stAlert]')].some(e => e.innerText"
-                           ".includes('(ε = 0)')) && ![...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
-                           ".some(e => e.innerText === b)", arg=before, timeout=WAIT)
-    verdict_s = time.perf_counter() - t  # the slider's ε (here 0) first, before the grid's caption
     page.wait_for_function("b => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
                            ".some(e => e.innerText.includes('PGD-40') && e.innerText !== b)", arg=before, timeout=WAIT)
     grid_s = time.perf_counter() - t
@@ -158,8 +154,8 @@ def test_desktop_pick_sample_move_eps_and_draw(server, browser, capsys):
     page.close()
     with capsys.disabled():
         print(f"\n[browser] first visitor, page with its verdict at ε = 0.075: {first_s * 1000:.0f} ms"
-              f"\n[browser] new input → verdict shown: {verdict_s * 1000:.0f} ms; whole ε-grid shown: {grid_s * 1000:.0f} ms "
-              f"in the browser ({server_ms.split(': ')[-1]})"
+              f"\n[browser] new input → its whole ε-grid shown: {grid_s * 1000:.0f} ms in the browser "
+              f"({server_ms.split(': ')[-1]}; the verdict first: python -m vacdemo loadtest)"
               f"\n[browser] slider move → re-rendered: median {statistics.median(moves) * 1000:.0f} ms "
               f"(min {min(moves) * 1000:.0f}, max {max(moves) * 1000:.0f}, {len(moves)} moves)")
 

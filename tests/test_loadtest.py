@@ -15,7 +15,8 @@ def free_port() -> int:
 def test_a_small_burst_gets_every_verdict_with_no_error(tmp_path):
     row = loadtest.loadtest(4, "burst", inputs=1, port=free_port(), log=tmp_path / "server.log")
     assert row["errors"] == [] and row["inputs"] == 4
-    assert 0 < row["verdict_p50"] <= row["verdict_max"] <= row["grid_p95"] + 1e-9
+    # each input's verdict comes within the run that ends with its whole grid: so every quantile is earlier
+    assert 0 < row["verdict_p50"] <= row["grid_p50"] and row["verdict_p95"] <= row["grid_p95"]
     assert row["peak_mb"] > 100 and row["cpu_cores"] > 0  # read from the server's /proc entries
 
 

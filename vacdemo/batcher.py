@@ -78,6 +78,14 @@ class Batcher:
             self._cv.notify()
             return futures
 
+    def demote(self, owner, keep: tuple) -> None:
+        """owner's earlier first answers, other than keep, wait as grid fillers again (a slider dragged while
+        the grid fills must not turn a whole grid into first answers, ahead of other students')."""
+        with self._cv:
+            for key, row in self._waiting.items():
+                if key != keep and row.priority == FIRST and row.owners == {owner}:
+                    row.priority = FILL
+
     def forget(self, owner, keep: set = frozenset()) -> None:
         """owner no longer waits for its rows outside keep (a new input, a closed page): rows that nobody
         waits for are dropped unrun, their futures cancelled."""
@@ -135,20 +143,42 @@ class Batcher:
                     continue
                 self.batches = (self.batches + [len(rows)])[-1000:]
             try:
-                results = list(self.run(rows[0].group, [r.payload for r in rows]))
-                if len(results) != len(rows):
-                    raise RuntimeError(f"the attack returned {len(results)} results for {len(rows)} rows")
-            except Exception as e:  # the sessions waiting on these rows show it; the worker goes on
+                self._resolve(rows)
+            except BaseException as e:  # never leave a future unresolved, even on the way out
                 for r in rows:
-                    r.future.set_exception(e)
-            else:
-                for r, result in zip(rows, results):
-                    r.future.set_result(result)
-            with self._cv:
-                for r in rows:
-                    del self._running[r.key]
-                    if not r.future.exception():
-                        self._done[r.key] = r.future
-                while len(self._done) > self.keep_done:
-                    self._done.popitem(last=False)
-                self.progress = (0, 0)
+                    if not r.future.done():
+                        r.future.set_exception(e)
+                raise
+            finally:
+                with self._cv:
+                    for r in rows:
+                        del self._running[r.key]
+                        if not r.future.exception():
+                            self._done[r.key] = r.future
+                    while len(self._done) > self.keep_done:
+                        self._done.popitem(last=False)
+                    self.progress = (0, 0)
+
+    def _resolve(self, rows: list[Row]) -> None:
+        """Run rows as one batch. If the batch fails, each row runs alone, so one bad row fails only itself
+        (and the students waiting on it see its error)."""
+        try:
+            results = self._run_checked(rows)
+        except Exception as e:
+            if len(rows) == 1:
+                rows[0].future.set_exception(e)
+                return
+            for r in rows:
+                try:
+                    r.future.set_result(self._run_checked([r])[0])
+                except Exception as e1:  # noqa: BLE001  the session shows it
+                    r.future.set_exception(e1)
+            return
+        for r, result in zip(rows, results):
+            r.future.set_result(result)
+
+    def _run_checked(self, rows: list[Row]) -> list:
+        results = list(self.run(rows[0].group, [r.payload for r in rows]))
+        if len(results) != len(rows):
+            raise RuntimeError(f"the attack returned {len(results)} results for {len(rows)} rows")
+        return results

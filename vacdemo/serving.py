@@ -19,7 +19,7 @@ from .checkpoint import PRETRAINED, load_pretrained
 from .detector import Detector
 from .device import pick_device, serving_threads
 from .gallery import Gallery, load_gallery
-from .sweep import Sweep, attack_rows, eps_grid, label, read_out, settle
+from .sweep import GRID_SIZE, Sweep, attack_rows, eps_grid, label, read_out, settle
 
 DATASETS = ("mnist", "fmnist")
 MAX_ROWS = 32  # rows per batch: a burst of 30 first answers runs as one batch
@@ -82,9 +82,20 @@ def run_rows(group: tuple, payloads: list[tuple]) -> list[torch.Tensor]:
     targets = [p[4] for p in payloads]
     target = None if targets[0] is None else torch.tensor(targets, device=lab.device)
     fast = lab.device.type == "cuda" or len(payloads) >= FAST_FROM
+    start = time.perf_counter()
     x_adv = attack_rows(lab.model, lab.detector, x, y, eps.to(x.dtype), alpha.to(x.dtype), steps=steps, norm=norm,
                         target=target, adaptive=adaptive, on_step=_progress, fast=fast)
+    if not adaptive and len(payloads) >= GRID_SIZE - 1:  # a whole grid's batch: what one PGD step of a grid costs
+        _step_s[0] = (time.perf_counter() - start) / steps
     return list(x_adv.cpu())
+
+
+_step_s = [0.02]  # seconds per PGD step of the last grid-sized batch (queue time not included)
+
+
+def seconds_per_step() -> float:
+    """What one PGD step of a whole ε-grid costs on this server, as last measured (the page's slow warning)."""
+    return _step_s[0]
 
 
 def _progress(i: int, steps: int) -> None:
@@ -92,11 +103,12 @@ def _progress(i: int, steps: int) -> None:
 
 
 _queue: list[Batcher] = []
+_queue_lock = threading.Lock()  # not _lock: a model loading must not stall the queue
 
 
 def queue() -> Batcher:
     """The one attack queue of this process."""
-    with _lock:
+    with _queue_lock:
         if not _queue:
             _queue.append(Batcher(run_rows, max_rows=MAX_ROWS))
         return _queue[0]
@@ -124,8 +136,14 @@ class Grid:
                  FIRST if k == first else FILL) for k in order if k > 0]
         q = queue()
         q.forget(owner, keep=set(self.keys))  # this student's earlier input is no longer wanted
+        q.demote(owner, keep=self.keys[first])  # nor the ε the slider showed before
         futures = q.submit(owner, (name, norm, steps, adaptive, target is None), rows)
+        self.owner = owner
         self.futures = {k: f for k, f in zip([k for k in order if k > 0], futures)}
+
+    def drop(self) -> None:
+        """Nobody here waits for this grid any more (its rows still run if another student wants them)."""
+        queue().forget(self.owner)
 
     def done(self, k: int) -> bool:
         return k == 0 or self.futures[k].done()
