@@ -21,7 +21,7 @@ from vacdemo.batcher import Busy
 from vacdemo.errors import SettingsError
 from vacdemo.images import diverging_png, gray_png, npy_bytes
 from vacdemo.preprocess import ImageError, preprocess_image
-from vacdemo.serving import Grid, Lab, configure_torch, load_lab, seconds_per_step
+from vacdemo.serving import Grid, Lab, comparison, configure_torch, load_lab, load_rivals, seconds_per_step
 from vacdemo.sweep import Sweep, eps_grid
 
 DATASETS = {"mnist": "Digits (MNIST)", "fmnist": "Garments (Fashion-MNIST)"}
@@ -69,6 +69,12 @@ def keep(key: tuple, s: Sweep) -> None:
         cache[key] = s
         while len(cache) > 256:
             cache.popitem(last=False)
+
+
+@st.cache_data(max_entries=32, show_spinner="Attacking every model …")
+def compare_cached(name: str, x: np.ndarray, y: int | None, steps: int, alpha: float | None):
+    """The comparison's grids of one input (vacdemo.serving.comparison), cached for every session."""
+    return comparison(name, x, y, steps, alpha)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -334,6 +340,74 @@ def render_panel(lab: Lab, name: str, s: Sweep, k: int, norm: str, adaptive: boo
         render_latent(lab, name, s, k)
 
 
+VIEWS = {"lab": "β-VAC lab", "compare": "Compare models"}
+OTHERS_HAVE = {"plain CNN": "No decoder, so no detector: nothing tells it that an input was attacked.",
+               "adversarially trained CNN": "No decoder, so no detector: its defence is robustness itself, learnt "
+                                            "from attacks during training."}
+
+
+def view_ui(name: str) -> str:
+    """The β-VAC lab, or the comparison with the shipped rivals (offered only where they are shipped)."""
+    if not load_rivals(name):
+        return "lab"
+    return st.sidebar.radio("View", list(VIEWS), format_func=VIEWS.get, key="view", bind=Q, horizontal=True,
+                            help="Compare: the same input and attack on the β-VAC, a plain CNN and an "
+                                 "adversarially trained CNN, side by side.")
+
+
+def transfer_table(c, names: list[str]) -> str:
+    """Markdown: row i, the attack made for model i; column j, what model j reads on it (✗: fooled)."""
+    head = "| attack made for ↓ · read by → | " + " | ".join(c.names) + " |\n|---|" + "---|" * len(c.names)
+    rows = [f"| {src} | " + " | ".join(f"{names[p]} {'✗' if p != c.y else '✓'}" for p in c.probs[i].argmax(-1)) + " |"
+            for i, src in enumerate(c.names)]
+    return "\n".join([head, *rows])
+
+
+def render_compare(lab: Lab, name: str, x: np.ndarray, y: int | None, settings: dict, present: bool) -> None:
+    """The same input and attack on each model, each with its own gradients, at the slider's ε; transfer."""
+    names = CLASS_NAMES[name]
+    if settings["norm"] != "inf" or settings["target"] is not None or settings["adaptive"]:
+        st.info("The comparison runs the paper's attack on every model: untargeted ℓ∞ PGD, with your steps and "
+                "step size.", icon=":material/info:")
+    grid, recon, re, score = compare_cached(name, x, y, settings["steps"], settings["alpha"])
+    top, n = float(grid.eps[-1]), len(grid.eps)
+    eps = st.slider("ε, the attack's budget (every model)", 0.0, top, step=top / (n - 1), format="%.3f",
+                    key=f"cmp_eps_{name}", bind=Q)
+    k = int(round(eps / top * (n - 1)))
+    c = grid.at(k)
+    st.markdown(f"**The same input and the same attack (PGD-{settings['steps']}, each pixel changed by at most "
+                f"{grey_levels(c.eps)} of 255 grey levels, ε = {c.eps:.3f}), each model attacked with its own "
+                f"gradients.** True class: **{names[grid.y]}**.")
+    size = 150 if present else 110
+    for i, model_name in enumerate(c.names):
+        pred = int(c.probs[i, i].argmax())
+        sure = f"{c.probs[i, i, pred]:.0%} sure"
+        col_text, col_pics = st.columns([2, 3])
+        with col_text:
+            st.markdown(f"#### {model_name}")
+            if k == 0:
+                st.info(f"No attack yet: it says **{names[pred]}**, {sure}.")
+            elif pred != grid.y:
+                st.error(f"Fooled: it says **{names[pred]}**, {sure}.")
+            else:
+                st.success(f"Not fooled: it still says **{names[pred]}**, {sure}.")
+            if i == 0:
+                tau = lab.detector.threshold
+                st.caption(f"Its detector: the redrawn image differs by {re[k]:.2f}, "
+                           f"{'above' if re[k] > tau else 'under'} the limit {tau:.2f}: alarm "
+                           f"{'on' if re[k] > tau else 'off'} (P(adversarial) = {score[k]:.2f}).")
+            else:
+                st.caption(OTHERS_HAVE.get(model_name, ""))
+        delta = c.x_adv[i] - x[0]
+        pics = [(gray_png(c.x_adv[i]), f"attacked for it: {names[pred]}"),
+                (diverging_png(delta, c.eps) if c.eps > 0 else gray_png(0.5 + delta), "the change it needed")]
+        if i == 0:
+            pics.append((gray_png(recon[k]), "its decoder redraws it"))
+        col_pics.html(inline.row(pics, size))
+    st.markdown("**Transfer**: does the image made to fool one model fool the others? (✗ fooled, ✓ right)")
+    st.markdown(transfer_table(c, names))
+
+
 def play_controls(key: str) -> float:
     """Play / Pause and the speed; returns the seconds per frame."""
     playing = st.session_state.get(f"playing_{key}", False)
@@ -445,9 +519,9 @@ def set_present() -> None:
 
 
 # Every control bound to the URL, and its default: Reset sets these (bound parameters cannot simply be cleared).
-DEFAULTS = {"data": "mnist", "source": "gallery", "norm": "inf", "mode": "untargeted", "steps": 40,
+DEFAULTS = {"data": "mnist", "view": "lab", "source": "gallery", "norm": "inf", "mode": "untargeted", "steps": 40,
             "auto_alpha": True, "alpha": 0.01, "present_toggle": False}
-DEFAULT_PREFIXES = {"cls_": 0, "sample_": 1, "eps_": 0.0, "target_": None}
+DEFAULT_PREFIXES = {"cls_": 0, "sample_": 1, "eps_": 0.0, "cmp_eps_": 0.0, "target_": None}
 
 
 def reset() -> None:
@@ -505,6 +579,7 @@ def main() -> None:
         st.stop()
     if present:
         render_join(st.context.url.split("?")[0] if st.context.url else "http://localhost:8501")
+    view = view_ui(name)
     x, y, what = input_ui(lab, name)
     settings = attack_ui(name, y)
     if x is None:
@@ -512,6 +587,9 @@ def main() -> None:
     st.sidebar.image(gray_png(x[0], 4), caption="what the model sees (28×28)", width=112)
     if settings.pop("targeted") and settings["target"] is None:
         st.info("Choose the class to turn it into, in the sidebar.", icon=":material/target:")
+        return
+    if view == "compare":
+        render_compare(lab, name, x, y, settings, present)
         return
     s = run_attack(lab, name, x, y, settings)
     if s is None:

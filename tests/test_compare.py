@@ -36,3 +36,15 @@ def test_transfer_between_identical_models_is_total_and_robustness_matches_pgd()
         direct = (models["vac"].classify(pgd(models["vac"], x, y, eps=0.1, steps=10)).argmax(1) == y).float().mean()
     assert abs(out["robust"]["vac"] - direct.item()) < 1e-6
     assert out["counts"][0][1] > 5 and out["transfer"][0][1] == 1.0 and out["transfer"][1][0] == 1.0
+
+
+def test_a_compare_grid_indexes_like_single_comparisons():
+    from vacdemo.compare import compare_grid
+    from vacdemo.sweep import eps_grid
+    models, x, y = models_and_images(1)
+    eps = eps_grid("mnist", "inf")[::5]
+    g = compare_grid(models, x[0], int(y[0]), eps, fast=False)
+    assert g.x_adv.shape == (2, 5, 28, 28) and g.probs.shape == (2, 2, 5, 10)
+    assert np.array_equal(g.x_adv[0, 0], x[0, 0].numpy())  # ε = 0: the input itself
+    one = compare(models, x[0], int(y[0]), float(eps[4]), fast=False)
+    assert np.allclose(g.at(4).x_adv, one.x_adv, atol=1e-6) and g.at(4).pred[0] == one.pred[0]

@@ -48,6 +48,36 @@ def compare(models: dict, x: torch.Tensor, y: int, eps: float, *, steps: int = 4
                       clean.float().cpu().numpy(), int(y))
 
 
+@dataclass
+class CompareGrid:
+    """One input over an ε-grid on M models: what the app's comparison shows, the slider only indexing it."""
+    names: list[str]
+    eps: np.ndarray  # (K,)
+    x_adv: np.ndarray  # (M, K, 28, 28): each model's own adversarial image at each ε
+    probs: np.ndarray  # (M, M, K, 10): probs[i, j, k] = model j on model i's x_adv at eps[k]
+    y: int
+
+    def at(self, k: int) -> Comparison:
+        return Comparison(self.names, float(self.eps[k]), self.x_adv[:, k], self.probs[:, :, k],
+                          self.probs[0, :, 0], self.y)
+
+
+def compare_grid(models: dict, x: torch.Tensor, y: int, eps, *, steps: int = 40, alpha: float = 0.01,
+                 fast: bool = True) -> CompareGrid:
+    """x (1, 28, 28) attacked on each model at every ε of eps (K,), ℓ∞, one batched PGD call per model (one ε per
+    row); every model read on every model's rows. eps[0] = 0 gives the clean readings."""
+    eps = np.asarray(eps, dtype=np.float64)
+    k = len(eps)
+    xs = x[None].expand(k, 1, 28, 28).contiguous()
+    ys = torch.full((k,), int(y), device=x.device)
+    e = torch.as_tensor(eps, dtype=x.dtype, device=x.device)
+    x_adv = torch.stack([pgd(m, xs, ys, eps=e, alpha=alpha, steps=steps, fast=fast) for m in models.values()])
+    with torch.no_grad():
+        probs = torch.stack([torch.stack([read(m, x_adv[i]) for m in models.values()])
+                             for i in range(len(models))])  # (M, M, K, 10)
+    return CompareGrid(list(models), eps, x_adv[:, :, 0].float().cpu().numpy(), probs.float().cpu().numpy(), int(y))
+
+
 def read(model, x: torch.Tensor) -> torch.Tensor:
     with eval_mode(model):
         return model.classify(x).softmax(-1)

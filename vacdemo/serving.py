@@ -9,16 +9,19 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from .atlas import Atlas, load_atlas
 from .batcher import FILL, FIRST, Batcher
-from .checkpoint import PRETRAINED, load_pretrained
+from .checkpoint import PRETRAINED, load_checkpoint, load_pretrained
+from .compare import compare_grid
 from .detector import Detector
 from .device import pick_device, serving_threads
 from .gallery import Gallery, load_gallery
+from .model import eval_mode, reconstruction_error
 from .sweep import GRID_SIZE, Sweep, attack_rows, eps_grid, label, read_out, settle
 
 DATASETS = ("mnist", "fmnist")
@@ -70,6 +73,46 @@ def load_lab(name: str) -> Lab:
             _labs[name] = Lab(model, Detector.load(folder / "detector_inf.json"), gallery, right,
                               load_atlas(folder), device)
         return _labs[name]
+
+
+# The models the comparison sets beside the β-VAC, shipped as pretrained/<data set>-<kind>/ when trained
+RIVALS = {"cnn": "plain CNN", "adv": "adversarially trained CNN"}
+_rivals: dict[str, dict] = {}
+
+
+def rival_folder(name: str, kind: str) -> Path:
+    return PRETRAINED / f"{name}-{kind}"
+
+
+def load_rivals(name: str) -> dict:
+    """{"β-VAC": …, "plain CNN": …, "adversarially trained CNN": …} for the comparison: the β-VAC and each
+    rival that is shipped for this data set ({} when none is: the app then offers no comparison)."""
+    with _lock:
+        if name not in _rivals:
+            found = {label: rival_folder(name, kind) for kind, label in RIVALS.items()
+                     if (rival_folder(name, kind) / "config.json").exists()}
+            _rivals[name] = {label: load_checkpoint(folder).requires_grad_(False) for label, folder in found.items()}
+    rivals = _rivals[name]
+    if not rivals:
+        return {}
+    lab = load_lab(name)
+    return {"β-VAC": lab.model, **{k: m.to(lab.device) for k, m in rivals.items()}}
+
+
+def comparison(name: str, x: np.ndarray, y: int | None, steps: int, alpha: float | None) -> tuple:
+    """The comparison's ε-grid of one input on every model (ℓ∞, untargeted, one batched call per model), and
+    the β-VAC's reconstructions, errors and detector scores of its own rows: (CompareGrid, recon (K, 28, 28),
+    re (K,), score (K,))."""
+    lab = load_lab(name)
+    xt = torch.from_numpy(np.asarray(x, dtype=np.float32))
+    y, _ = label(lab.model, xt, y, lab.device)
+    grid = compare_grid(load_rivals(name), xt.to(lab.device), y, eps_grid(name, "inf"), steps=steps,
+                        alpha=alpha or 0.01)
+    with torch.no_grad(), eval_mode(lab.model):
+        x_vac = torch.from_numpy(grid.x_adv[0][:, None]).to(lab.device)
+        recon = lab.model.reconstruct(x_vac)
+        re = reconstruction_error(lab.model, x_vac, recon)
+    return grid, recon[:, 0].float().cpu().numpy(), re.float().cpu().numpy(), lab.detector.prob(re).float().cpu().numpy()
 
 
 def run_rows(group: tuple, payloads: list[tuple]) -> list[torch.Tensor]:

@@ -1,0 +1,47 @@
+"""The app's comparison view, with rival checkpoints standing in for the shipped ones (untrained plain CNNs
+saved as checkpoints): offered only where rivals exist, each model attacked and read, the detector only the
+β-VAC's, transfer shown, the choice kept in the URL."""
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from vacdemo import serving
+from vacdemo.checkpoint import save_checkpoint
+from vacdemo.config import preset
+from vacdemo.model import build_model
+
+
+@pytest.fixture
+def rivals(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    for kind in serving.RIVALS:
+        model = build_model(preset("fast", kind="cnn")).eval()
+        save_checkpoint(model, tmp_path / f"mnist-{kind}", {})
+    monkeypatch.setattr(serving, "rival_folder", lambda name, kind: tmp_path / f"{name}-{kind}")
+    monkeypatch.setattr(serving, "_rivals", {})
+    yield
+    serving._rivals.clear()
+
+
+def test_no_rivals_no_comparison(monkeypatch, tmp_path):
+    monkeypatch.setattr(serving, "rival_folder", lambda name, kind: tmp_path / "none")
+    monkeypatch.setattr(serving, "_rivals", {})
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert not at.exception and not [r for r in at.radio if r.key == "view"]
+
+
+def test_the_comparison_attacks_each_model_and_shows_transfer(rivals):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.query_params = {"view": "Compare models", "cmp_eps_mnist": "0.3"}
+    at.run()
+    assert not at.exception, at.exception
+    assert at.radio(key="view").value == "compare"
+    headings = [h.value for h in at.markdown if h.value.startswith("#### ")]
+    assert headings == ["#### β-VAC", "#### plain CNN", "#### adversarially trained CNN"]
+    assert any("Fooled" in e.value for e in at.error)  # the β-VAC falls at ε = 0.3
+    captions = " ".join(c.value for c in at.caption)
+    assert "Its detector" in captions and captions.count("no detector") == 2
+    assert any(m.value.startswith("| attack made for") for m in at.markdown)
+    at.slider(key="cmp_eps_mnist").set_value(0.0).run()
+    assert not at.exception and sum("No attack yet" in i.value for i in at.info) == 3
