@@ -21,7 +21,7 @@ from vacdemo.batcher import Busy
 from vacdemo.errors import SettingsError
 from vacdemo.images import diverging_png, gray_png, npy_bytes
 from vacdemo.preprocess import ImageError, preprocess_image
-from vacdemo.serving import Grid, Lab, comparison, configure_torch, load_lab, load_rivals, seconds_per_step
+from vacdemo.serving import Grid, Lab, compare_card, comparison, configure_torch, load_lab, load_rivals, seconds_per_step
 from vacdemo.sweep import Sweep, eps_grid
 
 DATASETS = {"mnist": "Digits (MNIST)", "fmnist": "Garments (Fashion-MNIST)"}
@@ -355,6 +355,15 @@ def view_ui(name: str) -> str:
                                  "adversarially trained CNN, side by side.")
 
 
+@st.cache_resource(show_spinner=False)
+def robustness_figure(card: dict):
+    import plotly.graph_objects as go  # drawn once per data set: the chart does not change with ε
+    fig = go.Figure([go.Scatter(x=card["eps"], y=acc, mode="lines+markers", name=k) for k, acc in card["robust"].items()])
+    fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="ε (ℓ∞)",
+                      yaxis_title="robust accuracy", yaxis_range=[0, 1.02], legend=dict(orientation="h"))
+    return fig
+
+
 def transfer_table(c, names: list[str]) -> str:
     """Markdown: row i, the attack made for model i; column j, what model j reads on it (✗: fooled)."""
     head = "| attack made for ↓ · read by → | " + " | ".join(c.names) + " |\n|---|" + "---|" * len(c.names)
@@ -406,6 +415,15 @@ def render_compare(lab: Lab, name: str, x: np.ndarray, y: int | None, settings: 
         col_pics.html(inline.row(pics, size))
     st.markdown("**Transfer**: does the image made to fool one model fool the others? (✗ fooled, ✓ right)")
     st.markdown(transfer_table(c, names))
+    card = compare_card(name)  # a small JSON the card command wrote, or None
+    if card is None:
+        st.caption("The robustness chart over the test set comes with the shipped comparison: `python -m vacdemo "
+                   "card` measures it.")
+        return
+    st.markdown(f"**Robust accuracy over ε** on {card['n']} test images (PGD-40; measured by `python -m vacdemo "
+                f"card`, not on this page). At ε = {card['usual_eps']:g}, with the stronger APGD too: " +
+                ", ".join(f"{k} {v:.0%}" for k, v in card["stronger"].items()) + ".")
+    st.plotly_chart(robustness_figure(card), config={"displayModeBar": False})
 
 
 def play_controls(key: str) -> float:

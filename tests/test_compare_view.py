@@ -45,3 +45,18 @@ def test_the_comparison_attacks_each_model_and_shows_transfer(rivals):
     assert any(m.value.startswith("| attack made for") for m in at.markdown)
     at.slider(key="cmp_eps_mnist").set_value(0.0).run()
     assert not at.exception and sum("No attack yet" in i.value for i in at.info) == 3
+
+
+def test_the_card_measures_the_comparison_and_the_page_charts_it(rivals, tmp_path, monkeypatch, data_dir):
+    from vacdemo.data import load_split
+    from vacdemo.study.rivals import comparison_section
+    models = serving.load_rivals("mnist")
+    markdown = comparison_section(models, "mnist", load_split("mnist", False, data_dir), 20, tmp_path)
+    assert (tmp_path / "compare.json").exists()
+    assert "| β-VAC |" in markdown and "| plain CNN |" in markdown and "Transfer at ε = 0.3" in markdown
+    monkeypatch.setattr(serving, "card_file", lambda name: tmp_path / "compare.json")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.query_params = {"view": "Compare models"}
+    at.run()
+    assert not at.exception and at.get("plotly_chart")
+    assert any("Robust accuracy over ε" in m.value for m in at.markdown)

@@ -19,6 +19,7 @@ from . import bench
 from .atlas import build_atlas, save_atlas
 from .attack import EPS_LIMIT
 from .checkpoint import PRETRAINED, CheckpointError, load_checkpoint, save_checkpoint
+from .serving import RIVALS
 from .config import PRESETS, flat, preset
 from .data import DATASETS, load_split
 from .detector import Detector
@@ -224,6 +225,12 @@ def cmd_card(args) -> int:
         test = load_split(name, False, args.data_dir, args.download)
         print(f"measuring {folder / name} …")
         sections.append(card_section(model, detector, test, min(args.n, len(test))))
+        rivals = {label: folder / f"{name}-{kind}" for kind, label in RIVALS.items()}
+        if all((f / "config.json").exists() for f in rivals.values()):  # the comparison, where it is shipped
+            from .study.rivals import comparison_section
+            models = {"β-VAC": model, **{k: load_checkpoint(f).requires_grad_(False) for k, f in rivals.items()}}
+            print(f"measuring the comparison for {name} …")
+            sections.append(comparison_section(models, name, test, min(args.n, len(test)), folder / name))
     card = folder / "README.md"
     card.write_text(fill(card.read_text() if card.exists() else "# Pretrained checkpoints\n", sections))
     print(f"wrote the tables of {card}:\n\n" + "\n".join(sections))

@@ -6,6 +6,7 @@ runs (first answers go ahead of grid fillers), the rest of the grid after it. wa
 one attack at server start (serve.py), so the first visitor pays for neither.
 """
 import hashlib
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -97,6 +98,16 @@ def load_rivals(name: str) -> dict:
         return {}
     lab = load_lab(name)
     return {"β-VAC": lab.model, **{k: m.to(lab.device) for k, m in rivals.items()}}
+
+
+def card_file(name: str) -> Path:
+    return PRETRAINED / name / "compare.json"
+
+
+def compare_card(name: str) -> dict | None:
+    """The comparison measured on the test set by the card command (pretrained/<name>/compare.json), or None."""
+    path = card_file(name)
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def comparison(name: str, x: np.ndarray, y: int | None, steps: int, alpha: float | None) -> tuple:
