@@ -28,6 +28,16 @@ class Recorder:
         return [p * 10 for p in payloads]
 
 
+def held(max_rows: int, **kw) -> tuple[Recorder, Batcher]:
+    """A queue whose worker is held on a first one-row batch (img0) while the test queues up the rest."""
+    run = Recorder()
+    run.gate.clear()
+    q = Batcher(run, max_rows=max_rows, gather_s=0.0, **kw)
+    q.submit("x", ("g",), rows("img0", [1]))
+    time.sleep(0.1)
+    return run, q
+
+
 def rows(image: str, ks, priority=FILL):
     return [((image, k), k, priority) for k in ks]
 
@@ -41,27 +51,19 @@ def test_rows_asked_together_run_as_one_batch_and_come_back_in_order():
 
 
 def test_first_answers_go_ahead_of_grid_fillers_and_never_wait_in_their_batch():
-    run = Recorder()
-    run.gate.clear()  # hold the worker on a first batch while the rest queues up
-    q = Batcher(run, max_rows=4, gather_s=0.0)
-    blocker = q.submit("a", ("g",), rows("img0", [1]))
-    time.sleep(0.1)
+    run, q = held(4)
     fill = q.submit("b", ("g",), rows("img1", range(1, 7)))
     first = q.submit("c", ("g",), rows("img2", [3], FIRST)) + q.submit("d", ("g",), rows("img3", [5], FIRST))
     assert q.ahead(("img1", 1)) == 3  # img0 runs, img2 and img3 go first
     run.gate.set()
-    for f in blocker + fill + first:
+    for f in fill + first:
         f.result(5)
     assert [b[1] for b in run.batches] == [[1], [3, 5], [1, 2, 3, 4], [5, 6]]
     assert run.most == 1  # one batch at a time
 
 
 def test_batches_hold_one_group_and_at_most_max_rows():
-    run = Recorder()
-    run.gate.clear()
-    q = Batcher(run, max_rows=3, gather_s=0.0)
-    q.submit("a", ("g",), rows("img0", [1]))
-    time.sleep(0.1)
+    run, q = held(3)
     futures = q.submit("a", ("inf",), rows("img1", range(1, 5))) + q.submit("b", ("l2",), rows("img2", range(1, 3)))
     run.gate.set()
     for f in futures:
@@ -71,11 +73,7 @@ def test_batches_hold_one_group_and_at_most_max_rows():
 
 
 def test_a_row_wanted_twice_runs_once_and_a_waiting_one_moves_up():
-    run = Recorder()
-    run.gate.clear()
-    q = Batcher(run, max_rows=8, gather_s=0.0)
-    q.submit("x", ("g",), rows("img0", [1]))
-    time.sleep(0.1)
+    run, q = held(8)
     a = q.submit("a", ("g",), rows("img1", [1, 2]))
     c = q.submit("c", ("g",), rows("img2", [1]))
     b = q.submit("b", ("g",), rows("img1", [2], FIRST))  # the same row, now someone's first answer
@@ -87,11 +85,7 @@ def test_a_row_wanted_twice_runs_once_and_a_waiting_one_moves_up():
 
 
 def test_rows_nobody_waits_for_are_dropped_unrun():
-    run = Recorder()
-    run.gate.clear()
-    q = Batcher(run, max_rows=8, gather_s=0.0)
-    q.submit("x", ("g",), rows("img0", [1]))
-    time.sleep(0.1)
+    run, q = held(8)
     old = q.submit("a", ("g",), rows("img1", [1, 2]))
     shared = q.submit("b", ("g",), rows("img1", [2]))
     new = q.submit("a", ("g",), rows("img2", [1]))
@@ -103,11 +97,7 @@ def test_rows_nobody_waits_for_are_dropped_unrun():
 
 
 def test_a_full_queue_refuses_new_rows_but_not_shared_ones():
-    run = Recorder()
-    run.gate.clear()
-    q = Batcher(run, max_rows=8, gather_s=0.0, max_waiting=3)
-    q.submit("x", ("g",), rows("img0", [1]))
-    time.sleep(0.1)
+    run, q = held(8, max_waiting=3)
     q.submit("a", ("g",), rows("img1", [1, 2, 3]))
     with pytest.raises(Busy, match="most this server holds is 3"):
         q.submit("b", ("g",), rows("img2", [1]))
@@ -150,11 +140,7 @@ def test_a_failing_row_fails_alone_and_its_batch_mates_get_their_results():
 
 
 def test_a_dragged_slider_leaves_one_first_answer():
-    run = Recorder()
-    run.gate.clear()
-    q = Batcher(run, max_rows=8, gather_s=0.0)
-    q.submit("x", ("g",), rows("img0", [1]))
-    time.sleep(0.1)
+    run, q = held(8)
     q.submit("other", ("g",), rows("img9", [1], FIRST))
     for k in (2, 3, 4):  # a student drags the slider over ε 2, 3, 4 while their grid waits
         q.demote("a", keep=("img1", k))

@@ -254,3 +254,19 @@ def test_phone_width_touch_draws_instead_of_scrolling(server, browser):
     page.locator("button", has_text="Clear").first.tap()
     page.get_by_text("Draw a digit on the canvas.").wait_for(timeout=WAIT)
     ctx.close()
+
+
+def test_compare_models_side_by_side(server, browser):
+    """The shipped MNIST rivals (pretrained/mnist-cnn, mnist-adv): the same digit on three models, one URL."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server + "/?view=Compare+models&cmp_eps_mnist=0.15")
+    for name in ("β-VAC", "plain CNN", "adversarially trained CNN"):
+        page.get_by_role("heading", name=name, exact=True).wait_for(timeout=WAIT)
+    page.get_by_text("Transfer", exact=False).first.wait_for(timeout=WAIT)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=WAIT)  # the robustness chart, from compare.json
+    assert page.get_by_text("Its detector", exact=False).count() == 1  # the β-VAC's only
+    assert "view=Compare" in page.url
+    page.set_viewport_size({"width": 1280, "height": 2000})
+    time.sleep(1)
+    page.screenshot(path=str(DOCS / "screenshot-compare.png"))
+    page.close()
