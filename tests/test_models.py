@@ -69,3 +69,19 @@ def test_adversarial_training_resists_pgd_where_standard_training_does_not(small
         with torch.no_grad():
             robust[name] = (model.classify(pgd(model, x, y, eps=0.3)).argmax(1) == y).float().mean().item()
     assert robust["cnn"] < 0.05 and robust["adv"] > robust["cnn"] + 0.2, robust
+
+
+def test_select_keeps_the_best_epoch(small):
+    """Early stopping against catastrophic overfitting: the model returned is the epoch that read best."""
+    train_split, test_split = small
+    cfg = preset("fast", kind="cnn", **{**TINY, "epochs": 3})
+    seen, readings = [], iter([0.5, 0.9, 0.1])
+
+    def watch(model):
+        seen.append({k: v.clone() for k, v in model.state_dict().items()})
+        return {"test_pgd_acc": next(readings)}
+    model, history = train(cfg, train_split, test_split, torch.device("cpu"), limit=640, on_epoch=watch,
+                           select="test_pgd_acc")
+    assert [r.get("selected", False) for r in history] == [False, True, False]
+    assert all(torch.equal(v, seen[1][k]) for k, v in model.state_dict().items())
+    assert not all(torch.equal(v, seen[2][k]) for k, v in model.state_dict().items())

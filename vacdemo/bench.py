@@ -107,6 +107,21 @@ def batch_rows(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, device: torch.d
     return rows
 
 
+def compare_rows(device: torch.device, repeats: int) -> list[dict]:
+    """The app's comparison for one input: the three models' 21-value ε-grids (one batched PGD-40 call each) and
+    the readings, where the rivals are shipped (goal: ≤ 1.5 s on 2 cores)."""
+    from . import serving
+    rows = []
+    for name in ("mnist", "fmnist"):
+        if not serving.load_rivals(name):
+            continue
+        lab = serving.load_lab(name)
+        x, y = lab.gallery.image(0).numpy(), int(lab.gallery.labels[0])
+        ms = median_ms(lambda: serving.comparison(name, x, y, 40, None), device, max(1, repeats // 2))
+        rows.append(dict(what=f"comparison, {name}: 3 models × 21-value ε-grid of one image (ms)", ours=ms))
+    return rows
+
+
 def layout_rows(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, device: torch.device, repeats: int) -> list[dict]:
     """PGD-40 on one image with the weights in channels_last (what load_checkpoint gives) and contiguous."""
     contiguous = copy.deepcopy(model).to(memory_format=torch.contiguous_format)

@@ -1,5 +1,6 @@
 """Algorithm 1: minimise eq. 5 over minibatches while the capacity c rises linearly to C. The plain CNN (cfg.kind
 "cnn") minimises the cross-entropy instead, on adversarial inputs when cfg.adv_eps > 0."""
+import copy
 import json
 import time
 from pathlib import Path
@@ -79,9 +80,12 @@ def train_step_ce(model, opt, cfg: Config, x, y, eps: float, device) -> dict[str
 
 
 def train(cfg: Config, train_split: Split, test_split: Split, device: torch.device,
-          out_dir: Path | None = None, limit: int | None = None, on_epoch=None) -> tuple[BetaVAC, list[dict]]:
+          out_dir: Path | None = None, limit: int | None = None, on_epoch=None,
+          select: str | None = None) -> tuple[BetaVAC, list[dict]]:
     """Train a β-VAC; per-epoch metrics go to out_dir/metrics.json as they come. limit: first N train images.
-    on_epoch(model) → dict, when given, adds its readings of the epoch's model (as evaluated) to the row."""
+    on_epoch(model) → dict, when given, adds its readings of the epoch's model (as evaluated) to the row.
+    select: a key of those readings; the model returned is then the epoch's with the highest value (early
+    stopping, as Wong et al. against catastrophic overfitting), its row marked "selected"."""
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     model = build_model(cfg).to(device, memory_format=torch.channels_last)  # as load_checkpoint: oneDNN's layout
@@ -132,6 +136,8 @@ def train(cfg: Config, train_split: Split, test_split: Split, device: torch.devi
                **{f"test_{k}": v for k, v in test.items()}, **raw, **(on_epoch(current) if on_epoch else {}),
                "wall_s": round(time.perf_counter() - start, 1)}
         history.append(row)
+        if select is not None and row[select] > max((r[select] for r in history[:-1]), default=float("-inf")):
+            best = copy.deepcopy(current.state_dict())
         tqdm.write(f"epoch {row['epoch']:3d}  recon {row['train_recon']:7.2f}  kl {row['train_kl']:.3f}/{c:.3f}  "
                    f"ce {row['train_ce']:.4f}  train acc {row['train_acc']:.4f}  test acc {test['accuracy']:.4f}  {row['wall_s']:.0f}s")
         if out_dir is not None:
@@ -140,5 +146,11 @@ def train(cfg: Config, train_split: Split, test_split: Split, device: torch.devi
     # With an EMA, the averaged weights are the model: evaluated above, saved by the caller.
     if ema is not None and ema.n_averaged.item() > 0:
         model = ema.module
+    if select is not None:
+        model.load_state_dict(best)
+        chosen = max(history, key=lambda r: r[select])
+        chosen["selected"] = True
+        if out_dir is not None:
+            (out_dir / "metrics.json").write_text(json.dumps(history, indent=1))
     model.eval()
     return model, history
