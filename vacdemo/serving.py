@@ -227,6 +227,7 @@ def warm(names=DATASETS) -> float:
     configure_torch()
     for name in names:
         lab = load_lab(name)
+        load_rivals(name)  # the comparison's models, where shipped
         grid = Grid(name, lab.gallery.image(0).numpy(), int(lab.gallery.labels[0]), norm="inf", steps=40,
                     alpha=None, target=None, adaptive=False, first=len(eps_grid(name, "inf")) - 1, owner="warm-up")
         grid.futures[len(grid.eps) - 1].result()
