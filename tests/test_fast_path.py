@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from vacdemo import load_pretrained
+from vacdemo import load_pretrained, serving
 from vacdemo.bench import robust_accuracy
 from vacdemo.cli import main
 from vacdemo.data import load_split
@@ -29,4 +29,8 @@ def test_bench_prints_one_table_with_torchattacks_beside_ours(data_dir, tmp_path
     assert "channels_last" in text
 
     rows = json.loads(out.read_text())
-    assert all(r["ours"] > 0 for r in rows if "torchattacks" in r) and len(rows) == 3 + 1 + 1 + 5 + 1
+    shipped = sum(bool(serving.load_rivals(name)) for name in ("mnist", "fmnist"))  # a comparison row each
+    # PGD against torchattacks (3), the one-image levers (5), batch sizes (5), layout, comparisons, training,
+    # exactness (5), cold start
+    assert len(rows) == 3 + 5 + 5 + 1 + shipped + 1 + 5 + 1
+    assert all(r["ours"] > 0 for r in rows if "torchattacks" in r)  # every lever ran here (ONNX Runtime included)
