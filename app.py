@@ -358,7 +358,10 @@ def view_ui(name: str) -> str:
 @st.cache_resource(show_spinner=False)
 def robustness_figure(card: dict):
     import plotly.graph_objects as go  # drawn once per data set: the chart does not change with ε
-    fig = go.Figure([go.Scatter(x=card["eps"], y=acc, mode="lines+markers", name=k) for k, acc in card["robust"].items()])
+    colours = ["#0072B2", "#E69F00", "#009E73"]  # Okabe–Ito: told apart with colour-blindness too
+    fig = go.Figure([go.Scatter(x=card["eps"], y=acc, mode="lines+markers", name=k, line=dict(color=colours[i % 3]),
+                                marker=dict(symbol=["circle", "square", "diamond"][i % 3]))
+                     for i, (k, acc) in enumerate(card["robust"].items())])
     fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="ε (ℓ∞)",
                       yaxis_title="robust accuracy", yaxis_range=[0, 1.02], legend=dict(orientation="h"))
     return fig
@@ -409,7 +412,8 @@ def render_compare(lab: Lab, name: str, x: np.ndarray, y: int | None, settings: 
                 st.caption(OTHERS_HAVE.get(model_name, ""))
         delta = c.x_adv[i] - x[0]
         pics = [(gray_png(c.x_adv[i]), f"attacked for it: {names[pred]}"),
-                (diverging_png(delta, c.eps) if c.eps > 0 else gray_png(0.5 + delta), "the change it needed")]
+                (diverging_png(delta, c.eps) if c.eps > 0 else gray_png(0.5 + delta),
+                 "the change that fooled it" if pred != grid.y else "the attack's change: not enough")]
         if i == 0:
             pics.append((gray_png(recon[k]), "its decoder redraws it"))
         col_pics.html(inline.row(pics, size))
