@@ -348,7 +348,11 @@ OTHERS_HAVE = {"plain CNN": "No decoder, so no detector: nothing tells it that a
 
 def view_ui(name: str) -> str:
     """The β-VAC lab, or the comparison with the shipped rivals (offered only where they are shipped)."""
-    if not load_rivals(name):
+    try:
+        if not load_rivals(name):
+            return "lab"
+    except (CheckpointError, ValueError) as e:
+        st.sidebar.warning(f"The comparison's models could not be loaded: {e}")
         return "lab"
     return st.sidebar.radio("View", list(VIEWS), format_func=VIEWS.get, key="view", bind=Q, horizontal=True,
                             help="Compare: the same input and attack on the β-VAC, a plain CNN and an "
@@ -368,9 +372,10 @@ def robustness_figure(card: dict):
 
 
 def transfer_table(c, names: list[str]) -> str:
-    """Markdown: row i, the attack made for model i; column j, what model j reads on it (✗: fooled)."""
+    """Markdown: row i, the attack made for model i; column j, what model j reads on it (✗: fooled, ✓: not)."""
     head = "| attack made for ↓ · read by → | " + " | ".join(c.names) + " |\n|---|" + "---|" * len(c.names)
-    rows = [f"| {src} | " + " | ".join(f"{names[p]} {'✗' if p != c.y else '✓'}" for p in c.probs[i].argmax(-1)) + " |"
+    rows = [f"| {src} | " + " | ".join(f"{names[p]} {'✗' if fooled else '✓'}"
+                                      for p, fooled in zip(c.probs[i].argmax(-1), c.transfer[i])) + " |"
             for i, src in enumerate(c.names)]
     return "\n".join([head, *rows])
 
@@ -381,7 +386,11 @@ def render_compare(lab: Lab, name: str, x: np.ndarray, y: int | None, settings: 
     if settings["norm"] != "inf" or settings["target"] is not None or settings["adaptive"]:
         st.info("The comparison runs the paper's attack on every model: untargeted ℓ∞ PGD, with your steps and "
                 "step size.", icon=":material/info:")
-    grid, recon, re, score = compare_cached(name, x, y, settings["steps"], settings["alpha"])
+    try:
+        grid, recon, re, score = compare_cached(name, x, y, settings["steps"], settings["alpha"])
+    except Exception as e:  # noqa: BLE001  one clear line, never a traceback
+        st.error(f"The comparison could not run ({type(e).__name__}: {e}). Pick the input again to retry.")
+        return
     top, n = float(grid.eps[-1]), len(grid.eps)
     eps = st.slider("ε, the attack's budget (every model)", 0.0, top, step=top / (n - 1), format="%.3f",
                     key=f"cmp_eps_{name}", bind=Q)
@@ -389,7 +398,8 @@ def render_compare(lab: Lab, name: str, x: np.ndarray, y: int | None, settings: 
     c = grid.at(k)
     st.markdown(f"**The same input and the same attack (PGD-{settings['steps']}, each pixel changed by at most "
                 f"{grey_levels(c.eps)} of 255 grey levels, ε = {c.eps:.3f}), each model attacked with its own "
-                f"gradients.** True class: **{names[grid.y]}**.")
+                "gradients.** " + (f"True class: **{names[grid.ys[0]]}**." if grid.labelled else
+                                   "Each model's attack moves it away from what that model reads on it."))
     size = 150 if present else 110
     for i, model_name in enumerate(c.names):
         pred = int(c.probs[i, i].argmax())
@@ -399,7 +409,7 @@ def render_compare(lab: Lab, name: str, x: np.ndarray, y: int | None, settings: 
             st.markdown(f"#### {model_name}")
             if k == 0:
                 st.info(f"No attack yet: it says **{names[pred]}**, {sure}.")
-            elif pred != grid.y:
+            elif pred != grid.ys[i]:
                 st.error(f"Fooled: it says **{names[pred]}**, {sure}.")
             else:
                 st.success(f"Not fooled: it still says **{names[pred]}**, {sure}.")
@@ -413,7 +423,7 @@ def render_compare(lab: Lab, name: str, x: np.ndarray, y: int | None, settings: 
         delta = c.x_adv[i] - x[0]
         pics = [(gray_png(c.x_adv[i]), f"attacked for it: {names[pred]}"),
                 (diverging_png(delta, c.eps) if c.eps > 0 else gray_png(0.5 + delta),
-                 "the change that fooled it" if pred != grid.y else "the attack's change: not enough")]
+                 "the change that fooled it" if pred != grid.ys[i] else "the attack's change: not enough")]
         if i == 0:
             pics.append((gray_png(recon[k]), "its decoder redraws it"))
         col_pics.html(inline.row(pics, size))
@@ -425,7 +435,8 @@ def render_compare(lab: Lab, name: str, x: np.ndarray, y: int | None, settings: 
                    "card` measures it.")
         return
     st.markdown(f"**Robust accuracy over ε** on {card['n']} test images (PGD-40; measured by `python -m vacdemo "
-                f"card`, not on this page). At ε = {card['usual_eps']:g}, with the stronger APGD too: " +
+                f"card`, not on this page). At ε = {card['usual_eps']:g}, with the stronger APGD too (on "
+                f"{card['stronger_n']} images): " +
                 ", ".join(f"{k} {v:.0%}" for k, v in card["stronger"].items()) + ".")
     st.plotly_chart(robustness_figure(card), config={"displayModeBar": False})
 

@@ -26,7 +26,7 @@ def test_each_model_gets_its_own_attack_and_every_model_reads_every_image():
     assert np.allclose(c.x_adv[0], own[0, 0].numpy(), atol=1e-6)
     assert c.probs.shape == (2, 2, 10) and c.clean_probs.shape == (2, 10)
     assert np.allclose(c.probs[0, 0], c.probs[0, 1], atol=1e-5)  # the twin reads the same image the same way
-    assert c.pred[0] != c.y and c.transfer.all()  # ε = 0.3 fools this model, and its twin with it
+    assert c.pred[0] != c.ys[0] and c.transfer.all()  # ε = 0.3 fools this model, and its twin with it
 
 
 def test_transfer_between_identical_models_is_total_and_robustness_matches_pgd():
@@ -48,3 +48,17 @@ def test_a_compare_grid_indexes_like_single_comparisons():
     assert np.array_equal(g.x_adv[0, 0], x[0, 0].numpy())  # ε = 0: the input itself
     one = compare(models, x[0], int(y[0]), float(eps[4]), fast=False)
     assert np.allclose(g.at(4).x_adv, one.x_adv, atol=1e-6) and g.at(4).pred[0] == one.pred[0]
+
+
+def test_an_unlabelled_input_is_attacked_away_from_each_models_own_reading():
+    from vacdemo.compare import compare_grid
+    from vacdemo.config import preset
+    from vacdemo.model import build_model
+    models, x, y = models_and_images(1)
+    torch.manual_seed(0)
+    models["untrained"] = build_model(preset("fast", kind="cnn")).eval()  # reads the digit some other way
+    g = compare_grid(models, x[0], None, [0.0, 0.3], fast=False)
+    own = [int(g.probs[i, i, 0].argmax()) for i in range(3)]  # each model's clean reading
+    assert not g.labelled and list(g.ys) == own and own[0] == int(y[0])
+    c = g.at(1)
+    assert np.array_equal(c.transfer, c.probs.argmax(-1) != np.array(own)[None, :])  # fooled = moved off its own reading

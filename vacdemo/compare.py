@@ -21,7 +21,7 @@ class Comparison:
     x_adv: np.ndarray  # (M, 28, 28): the adversarial image each model needed
     probs: np.ndarray  # (M, M, 10): probs[i, j] = model j's class probabilities on model i's x_adv
     clean_probs: np.ndarray  # (M, 10): each model on the clean input
-    y: int
+    ys: np.ndarray  # (M,): the class each model's attack moves away from (the true class, or its own clean reading)
 
     @property
     def pred(self) -> np.ndarray:
@@ -30,8 +30,8 @@ class Comparison:
 
     @property
     def transfer(self) -> np.ndarray:
-        """(M, M) bool: model j is fooled (reads a class other than y) by model i's adversarial image."""
-        return self.probs.argmax(-1) != self.y
+        """(M, M) bool: model j is fooled (reads a class other than its ys[j]) by model i's adversarial image."""
+        return self.probs.argmax(-1) != self.ys[None, :]
 
 
 def compare(models: dict, x: torch.Tensor, y: int, eps: float, *, steps: int = 40, alpha: float = 0.01,
@@ -45,7 +45,7 @@ def compare(models: dict, x: torch.Tensor, y: int, eps: float, *, steps: int = 4
         probs = torch.stack([read(m, x_adv) for m in models.values()], dim=1)  # (M sources, M readers, 10)
         clean = torch.cat([read(m, xs) for m in models.values()])
     return Comparison(names, float(eps), x_adv[:, 0].float().cpu().numpy(), probs.float().cpu().numpy(),
-                      clean.float().cpu().numpy(), int(y))
+                      clean.float().cpu().numpy(), np.full(len(names), int(y)))
 
 
 @dataclass
@@ -55,27 +55,33 @@ class CompareGrid:
     eps: np.ndarray  # (K,)
     x_adv: np.ndarray  # (M, K, 28, 28): each model's own adversarial image at each ε
     probs: np.ndarray  # (M, M, K, 10): probs[i, j, k] = model j on model i's x_adv at eps[k]
-    y: int
+    ys: np.ndarray  # (M,): the class each model's attack moves away from
+    labelled: bool  # ys is the true class (a test image); else each model's own clean reading (a drawing, an upload)
 
     def at(self, k: int) -> Comparison:
         return Comparison(self.names, float(self.eps[k]), self.x_adv[:, k], self.probs[:, :, k],
-                          self.probs[0, :, 0], self.y)
+                          self.probs[0, :, 0], self.ys)
 
 
-def compare_grid(models: dict, x: torch.Tensor, y: int, eps, *, steps: int = 40, alpha: float = 0.01,
+def compare_grid(models: dict, x: torch.Tensor, y: int | None, eps, *, steps: int = 40, alpha: float = 0.01,
                  fast: bool = True) -> CompareGrid:
     """x (1, 28, 28) attacked on each model at every ε of eps (K,), ℓ∞, one batched PGD call per model (one ε per
-    row); every model read on every model's rows. eps[0] = 0 gives the clean readings."""
+    row), away from y, or, when y is None (a drawing, an upload), away from what that model reads on x; every
+    model read on every model's rows. eps[0] = 0 gives the clean readings."""
     eps = np.asarray(eps, dtype=np.float64)
     k = len(eps)
+    with torch.no_grad():
+        own = [int(read(m, x[None]).argmax()) for m in models.values()]
+    targets = own if y is None else [int(y)] * len(models)
     xs = x[None].expand(k, 1, 28, 28).contiguous()
-    ys = torch.full((k,), int(y), device=x.device)
     e = torch.as_tensor(eps, dtype=x.dtype, device=x.device)
-    x_adv = torch.stack([pgd(m, xs, ys, eps=e, alpha=alpha, steps=steps, fast=fast) for m in models.values()])
+    x_adv = torch.stack([pgd(m, xs, torch.full((k,), c, device=x.device), eps=e, alpha=alpha, steps=steps, fast=fast)
+                         for m, c in zip(models.values(), targets)])
     with torch.no_grad():
         probs = torch.stack([torch.stack([read(m, x_adv[i]) for m in models.values()])
                              for i in range(len(models))])  # (M, M, K, 10)
-    return CompareGrid(list(models), eps, x_adv[:, :, 0].float().cpu().numpy(), probs.float().cpu().numpy(), int(y))
+    return CompareGrid(list(models), eps, x_adv[:, :, 0].float().cpu().numpy(), probs.float().cpu().numpy(),
+                       np.array(targets), y is not None)
 
 
 def read(model, x: torch.Tensor) -> torch.Tensor:

@@ -116,9 +116,10 @@ def comparison(name: str, x: np.ndarray, y: int | None, steps: int, alpha: float
     re (K,), score (K,))."""
     lab = load_lab(name)
     xt = torch.from_numpy(np.asarray(x, dtype=np.float32))
-    y, _ = label(lab.model, xt, y, lab.device)
-    grid = compare_grid(load_rivals(name), xt.to(lab.device), y, eps_grid(name, "inf"), steps=steps,
-                        alpha=alpha or 0.01)
+    label(lab.model, xt, y, lab.device)  # checks x
+    with _compare_lock:  # one comparison at a time: it runs beside the queue's batches, not in them
+        grid = compare_grid(load_rivals(name), xt.to(lab.device), y, eps_grid(name, "inf"), steps=steps,
+                            alpha=alpha or 0.01)
     with torch.no_grad(), eval_mode(lab.model):
         x_vac = torch.from_numpy(grid.x_adv[0][:, None]).to(lab.device)
         recon = lab.model.reconstruct(x_vac)
@@ -157,6 +158,7 @@ def _progress(i: int, steps: int) -> None:
 
 
 _queue: list[Batcher] = []
+_compare_lock = threading.Lock()
 _queue_lock = threading.Lock()  # not _lock: a model loading must not stall the queue
 
 
