@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # The tests read MNIST/Fashion-MNIST from here unless VACDEMO_DATA says otherwise.
 export VACDEMO_DATA ?= $(abspath ../shared/data)
 
-.PHONY: demo serve test clean chromium nginx
+.PHONY: demo serve test clean chromium nginx cxx
 REPLICAS ?= 2
 PORT ?= 8500
 HOST ?= 127.0.0.1
@@ -36,7 +36,10 @@ nginx:
 chromium:
 	@bash scripts/ensure-chromium.sh
 
-test: $(VENV)/.test chromium nginx
+cxx:
+	@bash scripts/ensure-cxx.sh
+
+test: $(VENV)/.test chromium nginx cxx
 	$(PY) -m pytest
 
 clean:

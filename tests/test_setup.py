@@ -37,7 +37,7 @@ def test_make_test_runs_the_chromium_and_nginx_steps():
     assert dry.returncode == 0
     steps = dry.stdout.splitlines()
     pytest_step = next(i for i, s in enumerate(steps) if "-m pytest" in s)
-    for script in ("ensure-chromium.sh", "ensure-nginx.sh"):
+    for script in ("ensure-chromium.sh", "ensure-nginx.sh", "ensure-cxx.sh"):
         assert next(i for i, s in enumerate(steps) if script in s) < pytest_step
 
 
