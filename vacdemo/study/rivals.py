@@ -14,6 +14,7 @@ from ..compare import read, transfer_rates
 from ..data import Split
 from ..evaluate import evaluate
 from ..model import eval_mode
+from ..paper import TABLE_EPS
 from ..sweep import eps_grid
 
 USUAL_EPS = {"mnist": 0.3, "fmnist": 0.1}  # where adversarial training defends (Madry et al.), and transfer is read
@@ -47,7 +48,8 @@ def comparison_section(models: dict, name: str, test: Split, n: int, out: Path) 
     """Markdown for the card, and out/compare.json for the app."""
     start = time.perf_counter()
     x, y = test.batch(slice(0, n))
-    eps_list = [float(e) for e in eps_grid(name, "inf")[::2]]  # every other ε of the app's grid: 11 points
+    cols = TABLE_EPS[name][1:]  # the table reads the paper's ε columns; the app's chart every point
+    eps_list = sorted({round(float(e), 6) for e in eps_grid(name, "inf")[::2]} | set(cols))
     usual = USUAL_EPS[name]
     clean = {k: evaluate(m, test, torch.device("cpu"))["accuracy"] for k, m in models.items()}
     curves = {k: robust_curve(m, x, y, eps_list) for k, m in models.items()}
@@ -61,10 +63,10 @@ def comparison_section(models: dict, name: str, test: Split, n: int, out: Path) 
              f"Clean accuracy on the full test set; PGD-40 robust accuracy (ℓ∞, step 0.01) on the first {n} test "
              f"images; at ε = {usual:g}, the minimum over PGD-40 and APGD (margin loss, 3 restarts × 100 steps, "
              f"fp32) on the first {STRONG_N}. Only the β-VAC has a detector (its own section above).", "",
-             "| model | clean | " + " | ".join(f"ε = {e:.3f}" for e in eps_list[1::2]) +
-             f" | ε = {usual:g}, PGD or APGD |", "|---|---:|" + "---:|" * (len(eps_list[1::2]) + 1)]
+             "| model | clean | " + " | ".join(f"ε = {e:g}" for e in cols) +
+             f" | ε = {usual:g}, PGD or APGD |", "|---|---:|" + "---:|" * (len(cols) + 1)]
     for k in names:
-        lines.append(f"| {k} | {clean[k]:.3f} | " + " | ".join(f"{a:.3f}" for a in curves[k][1::2]) +
+        lines.append(f"| {k} | {clean[k]:.3f} | " + " | ".join(f"{curves[k][eps_list.index(e)]:.3f}" for e in cols) +
                      f" | {strong[k]:.3f} |")
     lines += ["", f"Transfer at ε = {usual:g}: among the images the row's attack fooled its own model on (and both "
                   "models read right clean), the share that also fool the column's model (how many such images):", "",
