@@ -1,20 +1,34 @@
 #!/bin/bash
-# Copy a study's measurements (not its checkpoints or logs) into a report folder, for committing:
-#   scripts/collect-study.sh runs/reproduce/cpu-fast-mnist reports/cpu-fast-mnist/data
+# Copy a study's measurements (not its checkpoints or logs) into a report folder, for committing; several work
+# folders (one per data set, say) merge into one report, their run.json invocations in the order given:
+#   scripts/collect-study.sh runs/reproduce/cpu-fast-mnist runs/reproduce/cpu-fast-fmnist reports/cpu-fast/data
 # Only measured models (measure.json) travel; --report-only rebuilds every number from the copy.
 set -euo pipefail
-work=$1 dest=$2
+[ $# -ge 2 ] || { echo "usage: $0 WORK [WORK ...] DEST" >&2; exit 2; }
+dest=${!#}
+works=("${@:1:$#-1}")
 mkdir -p "$dest"
-cp "$work/run.json" "$dest/" 2>/dev/null || true
-for dir in "$work"/judge-*; do
-  mkdir -p "$dest/$(basename "$dir")" && cp "$dir"/judge.json "$dest/$(basename "$dir")/"
-done
-for dir in "$work"/*/; do
-  [ -f "$dir/measure.json" ] || continue
-  name=$(basename "$dir")
-  mkdir -p "$dest/$name"
-  for f in config.json metrics.json weights.json measure.json measure.safetensors second.json second.safetensors; do
-    [ -f "$dir/$f" ] && cp "$dir/$f" "$dest/$name/"
+python3 - "$dest/run.json" "${works[@]}" <<'EOF'
+import json, sys
+from pathlib import Path
+calls = []
+for work in sys.argv[2:]:
+    run = Path(work) / "run.json"
+    calls += json.loads(run.read_text())["invocations"] if run.exists() else []
+Path(sys.argv[1]).write_text(json.dumps({"invocations": calls}, indent=1))
+EOF
+for work in "${works[@]}"; do
+  for dir in "$work"/judge-*; do
+    [ -f "$dir/judge.json" ] || continue
+    mkdir -p "$dest/$(basename "$dir")" && cp "$dir"/judge.json "$dest/$(basename "$dir")/"
+  done
+  for dir in "$work"/*/; do
+    [ -f "$dir/measure.json" ] || continue
+    name=$(basename "$dir")
+    mkdir -p "$dest/$name"
+    for f in config.json metrics.json weights.json measure.json measure.safetensors second.json second.safetensors; do
+      [ -f "$dir/$f" ] && cp "$dir/$f" "$dest/$name/"
+    done
   done
 done
 du -sh "$dest"
