@@ -61,4 +61,5 @@ def test_the_card_measures_the_comparison_and_the_page_charts_it(rivals, tmp_pat
     at.query_params = {"view": "Compare models"}
     at.run()
     assert not at.exception and at.get("plotly_chart")
-    assert any("Robust accuracy over ε" in m.value for m in at.markdown)
+    assert any("Robust accuracy over ε" in m.value and "at ε = 0.075: β-VAC" in m.value and "at ε = 0.3: β-VAC" in m.value
+               for m in at.markdown)  # the stronger attack at the first paper column and at the usual ε
