@@ -63,3 +63,16 @@ def test_the_card_measures_the_comparison_and_the_page_charts_it(rivals, tmp_pat
     assert not at.exception and at.get("plotly_chart")
     assert any("Robust accuracy over ε" in m.value and "at ε = 0.075: β-VAC" in m.value and "at ε = 0.3: β-VAC" in m.value
                for m in at.markdown)  # the stronger attack at the first paper column and at the usual ε
+
+
+def test_the_shipped_fashion_rivals_compare_on_a_garment():
+    serving._rivals.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    # the URL carries a bound radio's label, as a shared link does
+    at.query_params = {"data": "Garments (Fashion-MNIST)", "view": "Compare models", "cmp_eps_fmnist": "0.1"}
+    at.run()
+    assert not at.exception, at.exception
+    headings = [h.value for h in at.markdown if h.value.startswith("#### ")]
+    assert headings == ["#### β-VAC", "#### plain CNN", "#### adversarially trained CNN"]
+    assert any("Robust accuracy over ε" in m.value and "at ε = 0.025: β-VAC" in m.value for m in at.markdown)
+    assert at.get("plotly_chart")

@@ -15,8 +15,8 @@ from vacdemo.study.rivals import USUAL_EPS, stronger
 SHIPPED = [name for name in ("mnist", "fmnist") if (PRETRAINED / f"{name}-adv" / "config.json").exists()]
 
 
-def test_the_mnist_rivals_are_shipped():
-    assert "mnist" in SHIPPED and (PRETRAINED / "mnist" / "compare.json").exists()
+def test_both_data_sets_rivals_are_shipped():
+    assert SHIPPED == ["mnist", "fmnist"] and all((PRETRAINED / n / "compare.json").exists() for n in SHIPPED)
 
 
 @pytest.mark.parametrize("name", SHIPPED)
