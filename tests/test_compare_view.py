@@ -1,6 +1,8 @@
 """The app's comparison view, with rival checkpoints standing in for the shipped ones (untrained plain CNNs
 saved as checkpoints): offered only where rivals exist, each model attacked and read, the detector only the
 β-VAC's, transfer shown, the choice kept in the URL."""
+import json
+
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
@@ -55,7 +57,7 @@ def test_the_card_measures_the_comparison_and_the_page_charts_it(rivals, tmp_pat
     assert (tmp_path / "compare.json").exists()
     assert "| β-VAC |" in markdown and "| plain CNN |" in markdown and "Transfer at ε = 0.3" in markdown
     assert ("| clean | ε = 0.075 | ε = 0.15 | ε = 0.225 | ε = 0.3 | ε = 0.075, PGD or APGD | ε = 0.3, PGD or APGD |"
-            in markdown)  # the paper's columns, and the stronger attack where anything survives and at the usual ε
+            in markdown)  # the paper's columns, and the stronger attack at the first of them and at the usual ε
     monkeypatch.setattr(serving, "card_file", lambda name: tmp_path / "compare.json")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.query_params = {"view": "Compare models"}
@@ -65,8 +67,8 @@ def test_the_card_measures_the_comparison_and_the_page_charts_it(rivals, tmp_pat
                for m in at.markdown)  # the stronger attack at the first paper column and at the usual ε
 
 
-def test_the_shipped_fashion_rivals_compare_on_a_garment():
-    serving._rivals.clear()
+def test_the_shipped_fashion_rivals_compare_on_a_garment(monkeypatch):
+    monkeypatch.setattr(serving, "_rivals", {})
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     # the URL carries a bound radio's label, as a shared link does
     at.query_params = {"data": "Garments (Fashion-MNIST)", "view": "Compare models", "cmp_eps_fmnist": "0.1"}
@@ -74,5 +76,19 @@ def test_the_shipped_fashion_rivals_compare_on_a_garment():
     assert not at.exception, at.exception
     headings = [h.value for h in at.markdown if h.value.startswith("#### ")]
     assert headings == ["#### β-VAC", "#### plain CNN", "#### adversarially trained CNN"]
-    assert any("Robust accuracy over ε" in m.value and "at ε = 0.025: β-VAC" in m.value for m in at.markdown)
+    assert any("Robust accuracy over ε" in m.value and "at ε = 0.025: β-VAC" in m.value and "at ε = 0.1: β-VAC"
+               in m.value for m in at.markdown)
     assert at.get("plotly_chart")
+
+
+def test_a_card_from_before_the_first_column_check_still_charts(rivals, tmp_path, monkeypatch):
+    card = json.loads(serving.card_file("mnist").read_text())
+    del card["stronger_first"]
+    (tmp_path / "compare.json").write_text(json.dumps(card))
+    monkeypatch.setattr(serving, "card_file", lambda name: tmp_path / "compare.json")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.query_params = {"view": "Compare models", "cmp_eps_mnist": "0.0"}
+    at.run()
+    assert not at.exception and at.get("plotly_chart")
+    text = [m.value for m in at.markdown if "Robust accuracy over ε" in m.value]
+    assert text and "at ε = 0.3: β-VAC" in text[0] and "ε = 0.075" not in text[0]

@@ -48,7 +48,8 @@ def comparison_section(models: dict, name: str, test: Split, n: int, out: Path) 
     """Markdown for the card, and out/compare.json for the app."""
     start = time.perf_counter()
     x, y = test.batch(slice(0, n))
-    cols = TABLE_EPS[name][1:]  # the table reads the paper's ε columns; the app's chart every point
+    cols = [round(e, 6) for e in TABLE_EPS[name][1:]]  # the card's table: the paper's ε columns
+    # the app's chart: every other ε of the slider's grid, and the paper's columns
     eps_list = sorted({round(float(e), 6) for e in eps_grid(name, "inf")[::2]} | set(cols))
     usual = USUAL_EPS[name]
     clean = {k: evaluate(m, test, torch.device("cpu"))["accuracy"] for k, m in models.items()}
