@@ -163,6 +163,24 @@ def test_claims_without_their_models_say_not_measured():
     assert found["ℓ1 regularisation of"] == "not measured"  # no λ > 0
 
 
+def test_an_interrupted_study_records_the_part_it_ran(tmp_path, monkeypatch):
+    from vacdemo.study import reproduce as study
+    calls = []
+
+    def job(run, quiet, *, s, threads):  # the first model finishes, then Ctrl-C (or SIGTERM, via the CLI)
+        calls.append(run.name)
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        return {"run": run.name, "status": "done"}
+    monkeypatch.setattr(study, "ensure_judges", lambda datasets, s: None)
+    monkeypatch.setattr(study, "run_job", job)
+    s = study.Settings(preset="fast", epochs=1, n_test=10, n_fit=10, steps=1, device="cpu", jobs=1, work=str(tmp_path))
+    with pytest.raises(KeyboardInterrupt):
+        study.reproduce(["mnist"], [1.0, 10.0], s, command="python -m vacdemo reproduce …")
+    (call,) = json.loads((tmp_path / "run.json").read_text())["invocations"]
+    assert call["results"] == [{"run": calls[0], "status": "done"}] and "interrupted" in call and "finished" not in call
+
+
 def test_reproduce_end_to_end_on_tiny_settings(tmp_path, data_dir):
     work, out = tmp_path / "work", tmp_path / "report"
     args = ["reproduce", "--dataset", "mnist", "--epochs", "1", "--train-images", "640", "--n-test", "40",

@@ -9,6 +9,7 @@ import csv
 import json
 import os
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -334,7 +335,11 @@ def cmd_reproduce(args) -> int:
         for d in datasets:
             load_split(d, False, args.data_dir, args.download)
         print(f"reproducing on {device} with the {name} preset, {epochs} epochs, {jobs} job(s) → {work}")
-        results = reproduce(datasets, capacities, s, command=args.command_line)
+        previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed study records its part too
+        try:
+            results = reproduce(datasets, capacities, s, command=args.command_line)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         failed = [r for r in results if r["status"].startswith("failed")]
         for r in results:
             took = f" in {r['wall_s'] / 60:.1f} min" if "wall_s" in r else ""

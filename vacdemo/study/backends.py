@@ -16,8 +16,9 @@ def failed(name: str, e: BaseException) -> dict:
     return {"run": name, "status": f"failed: {type(e).__name__}: {e}"}
 
 
-def run_here(run, jobs: list, names: list[str]) -> list[dict]:
-    results = []
+def run_here(run, jobs: list, names: list[str], results: list | None = None) -> list[dict]:
+    """One after another, each status appended to results as it comes (an interrupted caller keeps them)."""
+    results = [] if results is None else results
     for job, name in zip(tqdm(jobs, desc="models"), names):
         try:
             results.append(run(job, False))

@@ -184,7 +184,7 @@ def run_blocks(info: dict, judges: dict, measurements: list) -> list[tuple]:
                         "the hardware has it (GPUs)"],
              ["wall time", f"{sum(c['wall_s'] for c in calls) / 60:.1f} min over {len(calls)} invocation(s)"],
              ["compute, summed over models", f"training {train_s / 60:.1f} min, measuring {measure_s / 60:.1f} min"],
-             ["finished", last.get("finished", "?")]]
+             ["finished", last.get("finished") or f"interrupted {last.get('interrupted', '?')}"]]
     lines += [[f"judge CNN ({d})", f"test accuracy {j['test_accuracy']:.4f}"] for d, j in judges.items()]
     return [("h", 1, "Reproducing “β-Variational Classifiers Under Attack”"),
             ("p", "Made by `python -m vacdemo reproduce`; every number below is recomputed from the measurements "

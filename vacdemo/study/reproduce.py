@@ -219,19 +219,25 @@ def reproduce(datasets: list[str], capacities: list[float], s: Settings, command
     threads = max(1, (os.cpu_count() or 1) // s.jobs)
     job = partial(run_job, s=s, threads=threads)
     names = [r.name for r in runs]
-    if s.backend == "ray":
-        gpus = 1 / s.jobs if pick_device(s.device).type == "cuda" else 0
-        results = run_ray(job, runs, names, cpus=threads, gpus=gpus, address=s.ray_address,
-                          local_cpus=threads * s.jobs)
-    elif s.jobs == 1:
-        results = run_here(job, runs, names)
-    else:
-        results = run_pool(job, runs, names, s.jobs)
-    path = Path(s.work) / "run.json"
-    info = json.loads(path.read_text()) if path.exists() else {"invocations": []}
-    info["invocations"].append({"command": command, "settings": asdict(s), "datasets": datasets,
-                                "capacities": capacities, "device": describe_device(pick_device(s.device)),
-                                "wall_s": round(time.perf_counter() - start, 1), "results": results,
-                                "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
-    path.write_text(json.dumps(info, indent=1))
+    results, ended = [], "finished"
+    try:
+        if s.backend == "ray":
+            gpus = 1 / s.jobs if pick_device(s.device).type == "cuda" else 0
+            results += run_ray(job, runs, names, cpus=threads, gpus=gpus, address=s.ray_address,
+                               local_cpus=threads * s.jobs)
+        elif s.jobs == 1:
+            run_here(job, runs, names, results)
+        else:
+            results += run_pool(job, runs, names, s.jobs)
+    except BaseException:  # Ctrl-C or SIGTERM: a study runs in parts, and each part is recorded
+        ended = "interrupted"
+        raise
+    finally:
+        path = Path(s.work) / "run.json"
+        info = json.loads(path.read_text()) if path.exists() else {"invocations": []}
+        info["invocations"].append({"command": command, "settings": asdict(s), "datasets": datasets,
+                                    "capacities": capacities, "device": describe_device(pick_device(s.device)),
+                                    "wall_s": round(time.perf_counter() - start, 1), "results": results,
+                                    ended: time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
+        path.write_text(json.dumps(info, indent=1))
     return results
