@@ -434,13 +434,10 @@ def render_compare(lab: Lab, name: str, x: np.ndarray, y: int | None, settings: 
         st.caption("The robustness chart over the test set comes with the shipped comparison: `python -m vacdemo "
                    "card` measures it.")
         return
-    strong = [(card["usual_eps"], card["stronger"])]
-    if "stronger_first" in card:  # cards written before it have the usual ε only
-        strong.insert(0, (card["stronger_first"]["eps"], card["stronger_first"]["accuracy"]))
     st.markdown(f"**Robust accuracy over ε** on {card['n']} test images (PGD-40; measured by `python -m vacdemo "
                 f"card`, not on this page). With the stronger APGD too (on {card['stronger_n']} images), at " +
-                "; at ".join(f"ε = {e:g}: " + ", ".join(f"{k} {v:.1%}" for k, v in acc.items()) for e, acc in strong)
-                + ".")
+                "; at ".join(f"ε = {s['eps']:g}: " + ", ".join(f"{k} {v:.1%}" for k, v in s["accuracy"].items())
+                             for s in card["stronger"]) + ".")
     st.plotly_chart(robustness_figure(card), config={"displayModeBar": False})
 
 

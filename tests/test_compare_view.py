@@ -1,8 +1,6 @@
 """The app's comparison view, with rival checkpoints standing in for the shipped ones (untrained plain CNNs
 saved as checkpoints): offered only where rivals exist, each model attacked and read, the detector only the
 β-VAC's, transfer shown, the choice kept in the URL."""
-import json
-
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
@@ -80,15 +78,3 @@ def test_the_shipped_fashion_rivals_compare_on_a_garment(monkeypatch):
                in m.value for m in at.markdown)
     assert at.get("plotly_chart")
 
-
-def test_a_card_from_before_the_first_column_check_still_charts(rivals, tmp_path, monkeypatch):
-    card = json.loads(serving.card_file("mnist").read_text())
-    del card["stronger_first"]
-    (tmp_path / "compare.json").write_text(json.dumps(card))
-    monkeypatch.setattr(serving, "card_file", lambda name: tmp_path / "compare.json")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
-    at.query_params = {"view": "Compare models", "cmp_eps_mnist": "0.0"}
-    at.run()
-    assert not at.exception and at.get("plotly_chart")
-    text = [m.value for m in at.markdown if "Robust accuracy over ε" in m.value]
-    assert text and "at ε = 0.3: β-VAC" in text[0] and "ε = 0.075" not in text[0]

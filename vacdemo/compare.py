@@ -70,9 +70,11 @@ def compare_grid(models: dict, x: torch.Tensor, y: int | None, eps, *, steps: in
     model read on every model's rows. eps[0] = 0 gives the clean readings."""
     eps = np.asarray(eps, dtype=np.float64)
     k = len(eps)
-    with torch.no_grad():
-        own = [int(read(m, x[None]).argmax()) for m in models.values()]
-    targets = own if y is None else [int(y)] * len(models)
+    if y is None:
+        with torch.no_grad():
+            targets = [int(read(m, x[None]).argmax()) for m in models.values()]  # each model's own reading
+    else:
+        targets = [int(y)] * len(models)
     xs = x[None].expand(k, 1, 28, 28).contiguous()
     e = torch.as_tensor(eps, dtype=x.dtype, device=x.device)
     x_adv = torch.stack([pgd(m, xs, torch.full((k,), c, device=x.device), eps=e, alpha=alpha, steps=steps, fast=fast)

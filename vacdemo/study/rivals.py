@@ -54,11 +54,10 @@ def comparison_section(models: dict, name: str, test: Split, n: int, out: Path) 
     usual = USUAL_EPS[name]
     clean = {k: evaluate(m, test, torch.device("cpu"))["accuracy"] for k, m in models.items()}
     curves = {k: robust_curve(m, x, y, eps_list) for k, m in models.items()}
-    strong = {k: stronger(m, x[:STRONG_N], y[:STRONG_N], usual) for k, m in models.items()}
-    first = {k: stronger(m, x[:STRONG_N], y[:STRONG_N], cols[0]) for k, m in models.items()}  # where any survive
+    strong = {e: {k: stronger(m, x[:STRONG_N], y[:STRONG_N], e) for k, m in models.items()} for e in (cols[0], usual)}
     transfer = transfer_rates(models, x, y, usual)
     data = {"dataset": name, "n": n, "eps": eps_list, "clean": clean, "robust": curves, "usual_eps": usual,
-            "stronger_n": STRONG_N, "stronger": strong, "stronger_first": {"eps": cols[0], "accuracy": first},
+            "stronger_n": STRONG_N, "stronger": [{"eps": e, "accuracy": acc} for e, acc in strong.items()],
             "transfer": transfer, "seconds": round(time.perf_counter() - start)}
     (out / "compare.json").write_text(json.dumps(data, indent=1))
     names = list(models)
@@ -70,7 +69,7 @@ def comparison_section(models: dict, name: str, test: Split, n: int, out: Path) 
              f" | ε = {cols[0]:g}, PGD or APGD | ε = {usual:g}, PGD or APGD |", "|---|---:|" + "---:|" * (len(cols) + 2)]
     for k in names:
         lines.append(f"| {k} | {clean[k]:.3f} | " + " | ".join(f"{curves[k][eps_list.index(e)]:.3f}" for e in cols) +
-                     f" | {first[k]:.3f} | {strong[k]:.3f} |")
+                     f" | {strong[cols[0]][k]:.3f} | {strong[usual][k]:.3f} |")
     lines += ["", f"Transfer at ε = {usual:g}: among the images the row's attack fooled its own model on (and both "
                   "models read right clean), the share that also fool the column's model (how many such images):", "",
               "| attack made for ↓ · fools → | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
