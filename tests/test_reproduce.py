@@ -272,3 +272,13 @@ def test_saturated_columns_do_not_outvote_the_informative_ones():
     high = lambda e: 160 if e < 0.12 else 200  # noqa: E731
     ms = [fake_measurement("mnist", c, 0.0, turned=f, seed=s) for c, f in ((0.1, low), (1.0, high)) for s in range(3)]
     assert verdicts(ms)["Capacity does not co"] == "not confirmed"
+
+
+def test_readme_findings_are_the_committed_reports():
+    # the README's verdicts table is generated, never edited by hand: rebuild it from the committed measurements
+    from vacdemo.study.findings import load_measurements
+    from vacdemo.study.report import BEGIN, END, findings_table
+    study = Study(load_measurements(ROOT / "reports/cpu-fast/data"))
+    block = BEGIN + (ROOT / "README.md").read_text().split(BEGIN, 1)[1].split(END, 1)[0] + END
+    assert block == findings_table(study, "reports/cpu-fast/reproduce.md")
+    assert (ROOT / "reports/cpu-fast/findings.md").read_text() == block + "\n"
