@@ -1,5 +1,10 @@
 """Does bf16 autocast weaken PGD? The shipped MNIST model attacked on the CPU in fp32 and in bf16 (forced,
 even where the CPU emulates it), 200 test images: python scripts/bf16_attack_check.py."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's vacdemo, from any folder
+
 import time
 
 import torch

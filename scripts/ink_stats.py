@@ -1,5 +1,10 @@
 """How MNIST-like are prepared pictures? Ink intensity and stroke width of MNIST's test digits against the
 real-picture set after preprocess_image: python scripts/ink_stats.py (run from the repository root)."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's vacdemo, from any folder
+
 import numpy as np
 
 from vacdemo.data import load_split

@@ -181,7 +181,7 @@ def run_blocks(info: dict, judges: dict, measurements: list) -> list[tuple]:
              ["training images for each detector", distinct(m["n_fit"] for m in metas)],
              ["attack", f"PGD-{distinct(m['steps'] for m in metas)} ℓ∞, step {distinct(m['alpha'] for m in metas)}, "
                         "no random start, on z = μ(x); BatchNorm folded into the convolutions, bf16 autocast where "
-                        "the hardware has it (GPUs)"],
+                        "the hardware has it (GPUs, CPUs with AVX512-BF16 or AMX)"],
              ["wall time", f"{sum(c['wall_s'] for c in calls) / 60:.1f} min over {len(calls)} invocation(s)"],
              ["compute, summed over models", f"training {train_s / 60:.1f} min, measuring {measure_s / 60:.1f} min"],
              ["finished", last.get("finished") or f"interrupted {last.get('interrupted', '?')}"]]
