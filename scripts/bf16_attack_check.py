@@ -10,7 +10,7 @@ import time
 import torch
 
 from vacdemo import load_pretrained
-from vacdemo import attack as P
+from vacdemo.attacks import pgd as P
 from vacdemo.data import load_split
 
 

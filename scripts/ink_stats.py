@@ -8,8 +8,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's
 import numpy as np
 
 from vacdemo.data import load_split
-from vacdemo.preprocess import stroke_width
-from vacdemo.realset import load_realset
+from vacdemo.lab.preprocess import stroke_width
+from vacdemo.lab.realset import load_realset
 
 
 def stats(x: np.ndarray) -> str:

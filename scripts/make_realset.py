@@ -9,7 +9,7 @@ Kinds, each a folder of pictures named <label>_<n>.<ext>:
   ink-photo        the same hands in blue or black ink on paper, photographed: uneven light, a shadow, noise,
                    JPEG, the digit small and off-centre
   scan-lowres      strokes or glyphs scanned at a tiny resolution (18–32 px)
-The rendering here is independent of vacdemo.augment (PIL drawing, not the training transforms), so the
+The rendering here is independent of vacdemo.training.augment (PIL drawing, not the training transforms), so the
 set does not test the augmentation against itself. Seeded: the same fonts give the same files.
 """
 import io

@@ -6,7 +6,7 @@ Kinds, each a folder of pictures named <label>_<n>.<ext>:
   render   a garment's silhouette filled with a colour, a fold shading and a little texture, on a plain
            light background (a catalogue photo)
   photo    the same on a tinted backdrop, lit from one side, with a soft shadow, noise and JPEG, off-centre
-Labels are Fashion-MNIST's (0 T-shirt/top … 9 Ankle boot). Seeded; independent of vacdemo.augment.
+Labels are Fashion-MNIST's (0 T-shirt/top … 9 Ankle boot). Seeded; independent of vacdemo.training.augment.
 """
 import io
 import random

@@ -10,8 +10,8 @@ import torch
 def worker(args):
     preset_name, device, steps, barrier = args
     from vacdemo.config import preset
-    from vacdemo.model import BetaVAC
-    from vacdemo.train import make_optimizer, train_step
+    from vacdemo.models.vac import BetaVAC
+    from vacdemo.training.train import make_optimizer, train_step
     cfg = preset(preset_name, dataset="mnist")
     device = torch.device(device)
     model = BetaVAC(cfg).to(device, memory_format=torch.channels_last)

@@ -10,8 +10,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's
 
 import torch
 
-from vacdemo.attack import pgd
-from vacdemo.checkpoint import load_checkpoint
+from vacdemo.attacks.pgd import pgd
+from vacdemo.models.checkpoint import load_checkpoint
 from vacdemo.data import load_split
 from vacdemo.study.measure import test_subset
 

@@ -6,11 +6,11 @@ import torch.nn.functional as F
 import torchattacks
 
 from vacdemo import load_pretrained
-from vacdemo.apgd import apgd, checkpoints
-from vacdemo.attack import pgd
+from vacdemo.attacks.apgd import apgd, checkpoints
+from vacdemo.attacks.pgd import pgd
 from vacdemo.config import preset
 from vacdemo.data import load_split
-from vacdemo.model import BetaVAC, Classify
+from vacdemo.models.vac import BetaVAC, Classify
 from vacdemo.study.second import square
 
 EPS = 0.012  # where the shipped MNIST model is half robust: an attack's strength shows

@@ -9,8 +9,8 @@ from streamlit.testing.v1 import AppTest
 from conftest import ROOT
 from test_preprocess import BAD, VALID
 from vacdemo import CLASS_NAMES
-from vacdemo.checkpoint import PRETRAINED
-from vacdemo.gallery import load_gallery
+from vacdemo.models.checkpoint import PRETRAINED
+from vacdemo.lab.gallery import load_gallery
 
 
 def page(**query) -> AppTest:
@@ -193,8 +193,8 @@ def test_projector_mode_and_reset():
 
 
 def test_slow_settings_say_so_before_running(monkeypatch):
-    import vacdemo.serving
-    monkeypatch.setattr(vacdemo.serving, "_step_s", [0.02])  # a grid's PGD step as measured on a slow server
+    import vacdemo.serving.lab
+    monkeypatch.setattr(vacdemo.serving.lab, "_step_s", [0.02])  # a grid's PGD step as measured on a slow server
     at = page(mode="evade the detector", steps="200")
     assert not at.exception
     warned = [w.value for w in at.warning if w.value.startswith("These settings take about")]

@@ -4,11 +4,11 @@ import torch
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 from vacdemo import load_pretrained
-from vacdemo.atlas import build_atlas, load_atlas
-from vacdemo.checkpoint import PRETRAINED
+from vacdemo.lab.atlas import build_atlas, load_atlas
+from vacdemo.models.checkpoint import PRETRAINED
 from vacdemo.data import load_split
-from vacdemo.gallery import load_gallery
-from vacdemo.model import reconstruction_error
+from vacdemo.lab.gallery import load_gallery
+from vacdemo.models.vac import reconstruction_error
 
 
 @pytest.mark.parametrize("name", ["mnist", "fmnist"])

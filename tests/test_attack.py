@@ -3,7 +3,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from vacdemo import BetaVAC, preset
-from vacdemo.attack import fgsm, margin, pgd
+from vacdemo.attacks.pgd import fgsm, margin, pgd
 
 torch.manual_seed(0)
 TINY = BetaVAC(preset("fast", width1=4, width2=8)).eval()

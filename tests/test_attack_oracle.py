@@ -4,9 +4,9 @@ import torch
 import torchattacks
 
 from vacdemo import load_pretrained
-from vacdemo.attack import pgd
+from vacdemo.attacks.pgd import pgd
 from vacdemo.data import load_split
-from vacdemo.model import Classify
+from vacdemo.models.vac import Classify
 
 
 @pytest.fixture(scope="module")

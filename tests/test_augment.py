@@ -2,10 +2,10 @@
 import torch
 
 from vacdemo import load_checkpoint, preset
-from vacdemo.augment import augment
-from vacdemo.checkpoint import save_checkpoint
+from vacdemo.training.augment import augment
+from vacdemo.models.checkpoint import save_checkpoint
 from vacdemo.data import Split, load_split
-from vacdemo.train import train
+from vacdemo.training.train import train
 
 
 def test_seeded_in_range_and_per_image(data_dir):
@@ -22,7 +22,7 @@ def test_seeded_in_range_and_per_image(data_dir):
 
 def test_training_with_augmentation_keeps_each_image_with_its_label(data_dir, monkeypatch):
     """Each step trains on the labels of the very images it drew (the first epoch's order is reproducible)."""
-    import vacdemo.train as T
+    import vacdemo.training.train as T
     seen = []
     real = T.train_step
     monkeypatch.setattr(T, "train_step", lambda model, opt, cfg, x, y, *a: seen.append(y.clone()) or

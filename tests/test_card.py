@@ -4,12 +4,12 @@ import shutil
 
 import torch
 
-from vacdemo.attack import pgd
-from vacdemo.checkpoint import PRETRAINED, load_checkpoint
+from vacdemo.attacks.pgd import pgd
+from vacdemo.models.checkpoint import PRETRAINED, load_checkpoint
 from vacdemo.cli import main
 from vacdemo.data import load_split
-from vacdemo.detector import Detector
-from vacdemo.model import reconstruction_error
+from vacdemo.models.detector import Detector
+from vacdemo.models.vac import reconstruction_error
 from vacdemo.paper import TABLE_EPS
 from vacdemo.study.card import BEGIN, END, fill, train_command
 

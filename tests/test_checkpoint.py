@@ -5,7 +5,7 @@ import torch
 from safetensors.torch import save_file
 
 from vacdemo import BetaVAC, CheckpointError, load_checkpoint, load_pretrained, preset
-from vacdemo.checkpoint import META, WEIGHTS, save_checkpoint
+from vacdemo.models.checkpoint import META, WEIGHTS, save_checkpoint
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from vacdemo import BetaVAC, preset
-from vacdemo.checkpoint import WEIGHTS, save_checkpoint
+from vacdemo.models.checkpoint import WEIGHTS, save_checkpoint
 from vacdemo.cli import build_parser, main
 from conftest import ROOT
 
@@ -16,6 +16,51 @@ def test_help_runs_as_a_module():
     out = subprocess.run([sys.executable, "-m", "vacdemo", "train", "--help"], cwd=ROOT,
                          capture_output=True, text=True, check=True).stdout
     assert "--capacity" in out and "--preset" in out and "--device" in out
+
+
+def modules_loaded_by(argv: list[str]) -> list[str]:
+    """The vacdemo modules (and torch, if loaded) after main(argv) in a fresh interpreter; argv is one that
+    only parses (--help, or an argparse error), so what is loaded is what building the parser and parsing need."""
+    code = ("import sys\n"
+            "from vacdemo.cli import main\n"
+            "try:\n"
+            f"    main({argv!r})\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('vacdemo') or m == 'torch'))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                         timeout=120).stdout
+    return eval(out.splitlines()[-1])
+
+
+HEAVY = ("torch", "vacdemo.perf", "vacdemo.serving", "vacdemo.study", "vacdemo.attacks", "vacdemo.models",
+         "vacdemo.training", "vacdemo.lab", "vacdemo.data")
+
+
+def is_under(module: str, packages) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["reproduce", "--help"], ["bench", "--help"]])
+def test_help_loads_no_torch_nor_any_command_code(argv):
+    loaded = modules_loaded_by(argv)
+    assert "vacdemo.cli" in loaded and "vacdemo.cli.attack" in loaded  # the parser was built
+    assert not [m for m in loaded if is_under(m, HEAVY)], loaded
+
+
+def test_parsing_an_attack_loads_no_serving_or_benchmark_code():
+    for argv in (["attack", "--dataset", "mnist", "--help"], ["attack", "--dataset", "mnist", "--norm", "bad"]):
+        loaded = modules_loaded_by(argv)
+        assert not [m for m in loaded if is_under(m, ("vacdemo.serving", "vacdemo.perf", "vacdemo.study"))], loaded
+
+
+def test_helpers_still_import_from_vacdemo_cli():
+    from vacdemo.cli import epoch_robustness, parse_override, print_table
+    from vacdemo.cli.attack import print_table as home
+    assert callable(epoch_robustness) and parse_override("beta=3") == ("beta", 3.0) and print_table is home
+    with pytest.raises(AttributeError):
+        import vacdemo.cli
+        vacdemo.cli.nothing_here
 
 
 def test_set_overrides_are_typed():

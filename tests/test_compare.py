@@ -6,9 +6,9 @@ import numpy as np
 import torch
 
 from vacdemo import load_pretrained, pgd
-from vacdemo.checkpoint import PRETRAINED
-from vacdemo.compare import compare, transfer_rates
-from vacdemo.gallery import load_gallery
+from vacdemo.models.checkpoint import PRETRAINED
+from vacdemo.attacks.compare import compare, transfer_rates
+from vacdemo.lab.gallery import load_gallery
 
 
 def models_and_images(n: int = 24):
@@ -39,8 +39,8 @@ def test_transfer_between_identical_models_is_total_and_robustness_matches_pgd()
 
 
 def test_a_compare_grid_indexes_like_single_comparisons():
-    from vacdemo.compare import compare_grid
-    from vacdemo.sweep import eps_grid
+    from vacdemo.attacks.compare import compare_grid
+    from vacdemo.lab.sweep import eps_grid
     models, x, y = models_and_images(1)
     eps = eps_grid("mnist", "inf")[::5]
     g = compare_grid(models, x[0], int(y[0]), eps, fast=False)
@@ -51,9 +51,9 @@ def test_a_compare_grid_indexes_like_single_comparisons():
 
 
 def test_an_unlabelled_input_is_attacked_away_from_each_models_own_reading():
-    from vacdemo.compare import compare_grid
+    from vacdemo.attacks.compare import compare_grid
     from vacdemo.config import preset
-    from vacdemo.model import build_model
+    from vacdemo.models.vac import build_model
     models, x, y = models_and_images(1)
     torch.manual_seed(0)
     models["untrained"] = build_model(preset("fast", kind="cnn")).eval()  # reads the digit some other way

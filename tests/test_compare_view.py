@@ -6,10 +6,10 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from vacdemo import serving
-from vacdemo.checkpoint import save_checkpoint
+from vacdemo.serving import lab as serving
+from vacdemo.models.checkpoint import save_checkpoint
 from vacdemo.config import preset
-from vacdemo.model import build_model
+from vacdemo.models.vac import build_model
 
 
 @pytest.fixture

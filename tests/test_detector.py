@@ -4,11 +4,11 @@ import pytest
 import torch
 
 from vacdemo import load_pretrained
-from vacdemo.adaptive import adaptive_pgd
+from vacdemo.attacks.adaptive import adaptive_pgd
 from vacdemo.data import Split, load_split
-from vacdemo.detector import Detector, DetectorError, detection_metrics, fit_detector
-from vacdemo.evaluate_attacks import attack_table, fit_on_training
-from vacdemo.model import reconstruction_error
+from vacdemo.models.detector import Detector, DetectorError, detection_metrics, fit_detector
+from vacdemo.attacks.evaluate import attack_table, fit_on_training
+from vacdemo.models.vac import reconstruction_error
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,9 @@ import json
 
 import pytest
 
-from vacdemo import load_pretrained, serving
-from vacdemo.bench import robust_accuracy
+from vacdemo import load_pretrained
+from vacdemo.serving import lab as serving
+from vacdemo.perf.bench import robust_accuracy
 from vacdemo.cli import main
 from vacdemo.data import load_split
 from vacdemo.paper import TABLE_EPS

@@ -4,7 +4,7 @@ import torch
 
 from vacdemo import load_pretrained
 from vacdemo.data import load_split
-from vacdemo.fold import attack_view, fold_batchnorm
+from vacdemo.models.fold import attack_view, fold_batchnorm
 
 
 @pytest.mark.parametrize("name", ["mnist", "fmnist"])

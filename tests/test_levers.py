@@ -1,11 +1,12 @@
-"""Each lever of the one-image PGD computes what the plain fp32 path computes (vacdemo.attack.pgd, the oracle),
+"""Each lever of the one-image PGD computes what the plain fp32 path computes (vacdemo.attacks.pgd.pgd, the oracle),
 up to rounding: a reordered sum can flip the sign of a gradient that is nearly 0, and so move a pixel by 2α."""
 import pytest
 import torch
 
-from vacdemo import levers, load_pretrained, pgd
-from vacdemo.checkpoint import PRETRAINED
-from vacdemo.gallery import load_gallery
+from vacdemo import load_pretrained, pgd
+from vacdemo.perf import levers
+from vacdemo.models.checkpoint import PRETRAINED
+from vacdemo.lab.gallery import load_gallery
 
 STEPS = 5
 

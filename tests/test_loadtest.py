@@ -2,8 +2,8 @@
 error and no cross-talk, and the cross-talk check does catch a page that shows someone else's image."""
 import socket
 
-from vacdemo import loadtest
-from vacdemo.loadtest import Page, Student, check_image
+from vacdemo.serving import loadtest
+from vacdemo.serving.loadtest import Page, Student, check_image
 
 
 def free_port() -> int:

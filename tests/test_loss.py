@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence as torch_kl
 
-from vacdemo.loss import beta_at, capacity_at, capacity_penalty, kl_divergence, vac_loss
+from vacdemo.training.loss import beta_at, capacity_at, capacity_penalty, kl_divergence, vac_loss
 
 
 def test_kl_is_zero_at_the_prior():

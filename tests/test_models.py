@@ -5,14 +5,14 @@ import pytest
 import torch
 
 from vacdemo import pgd
-from vacdemo.adversarial import training_alpha, training_attack
-from vacdemo.checkpoint import load_checkpoint, save_checkpoint
+from vacdemo.training.adversarial import training_alpha, training_attack
+from vacdemo.models.checkpoint import load_checkpoint, save_checkpoint
 from vacdemo.config import preset
 from vacdemo.data import Split, load_split
 from vacdemo.errors import SettingsError
-from vacdemo.fold import fold_batchnorm
-from vacdemo.model import BetaVAC, PlainCNN, build_model, eval_mode
-from vacdemo.train import train
+from vacdemo.models.fold import fold_batchnorm
+from vacdemo.models.vac import BetaVAC, PlainCNN, build_model, eval_mode
+from vacdemo.training.train import train
 
 TINY = dict(width1=8, width2=16, epochs=2, batch_size=64, bf16=False)
 

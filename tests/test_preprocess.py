@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from vacdemo.preprocess import MAX_BYTES, ImageError, preprocess_image
+from vacdemo.lab.preprocess import MAX_BYTES, ImageError, preprocess_image
 
 
 def encode(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:

@@ -2,9 +2,9 @@ import pytest
 import torch
 
 from vacdemo import Detector, load_pretrained, pgd
-from vacdemo.checkpoint import PRETRAINED
+from vacdemo.models.checkpoint import PRETRAINED
 from vacdemo.data import load_split
-from vacdemo.evaluate import evaluate
+from vacdemo.training.evaluate import evaluate
 
 
 @pytest.mark.parametrize("name", ["mnist", "fmnist"])

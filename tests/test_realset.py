@@ -5,8 +5,8 @@ import re
 import pytest
 
 from vacdemo import load_pretrained
-from vacdemo.checkpoint import PRETRAINED
-from vacdemo.realset import load_realset, realset_accuracy
+from vacdemo.models.checkpoint import PRETRAINED
+from vacdemo.lab.realset import load_realset, realset_accuracy
 
 KINDS = {"font-sans", "font-serif", "font-italic", "font-script", "strokes-canvas", "ink-photo", "scan-lowres"}
 

@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from vacdemo import loadtest, replicas
+from vacdemo.serving import loadtest, replicas
 
 
 def free_ports(n: int) -> int:

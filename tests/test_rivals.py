@@ -6,10 +6,11 @@ import json
 import pytest
 import torch
 
-from vacdemo import pgd, serving
-from vacdemo.checkpoint import PRETRAINED
+from vacdemo import pgd
+from vacdemo.serving import lab as serving
+from vacdemo.models.checkpoint import PRETRAINED
 from vacdemo.data import load_split
-from vacdemo.evaluate import evaluate
+from vacdemo.training.evaluate import evaluate
 from vacdemo.study.rivals import USUAL_EPS, stronger
 
 SHIPPED = [name for name in ("mnist", "fmnist") if (PRETRAINED / f"{name}-adv" / "config.json").exists()]

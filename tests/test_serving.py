@@ -1,11 +1,11 @@
-"""The server's shared queue through vacdemo.serving: a batch that mixes students' images gives each row its own
+"""The server's shared queue through vacdemo.serving.lab: a batch that mixes students' images gives each row its own
 image's attack (no cross-talk), a Grid answers the slider's ε first and then the whole grid, and a second
 student asking for the same grid gets the finished rows without a new attack."""
 import numpy as np
 import torch
 
-from vacdemo import serving
-from vacdemo.sweep import eps_grid
+from vacdemo.serving import lab as serving
+from vacdemo.lab.sweep import eps_grid
 
 
 def test_a_mixed_batch_gives_each_row_its_own_images_attack():

@@ -4,8 +4,8 @@ import torch
 from vacdemo import BetaVAC, preset
 from vacdemo.data import Split, load_split
 from vacdemo.device import pick_device
-from vacdemo.evaluate import evaluate
-from vacdemo.train import make_optimizer, make_scheduler, train
+from vacdemo.training.evaluate import evaluate
+from vacdemo.training.train import make_optimizer, make_scheduler, train
 
 
 def test_short_fast_run_on_real_data_learns_to_classify(data_dir, tmp_path):

@@ -1,6 +1,6 @@
 """vacdemo: β-Variational Classifiers under adversarial attack (Maggipinto, Terzi, Susto).
 
-The public names load lazily (PEP 562): `import vacdemo.checkpoint` loads the model, not the attacks, while
+The public names load lazily (PEP 562): `import vacdemo.models.checkpoint` loads the model, not the attacks, while
 `from vacdemo import pgd, load_pretrained` works as ever.
 """
 import importlib
@@ -9,15 +9,16 @@ from .version import __version__
 
 # public name → the submodule that defines it
 _HOME = {
-    "adaptive_pgd": "adaptive",
-    "CheckpointError": "checkpoint", "load_checkpoint": "checkpoint", "load_pretrained": "checkpoint",
+    "adaptive_pgd": "attacks.adaptive",
+    "CheckpointError": "models.checkpoint", "load_checkpoint": "models.checkpoint",
+    "load_pretrained": "models.checkpoint",
     "Config": "config", "preset": "config",
-    "CLASS_NAMES": "data", "DataNotFoundError": "data",
-    "Detector": "detector", "DetectorError": "detector",
+    "CLASS_NAMES": "datasets", "DATASETS": "datasets", "DataNotFoundError": "data",
+    "Detector": "models.detector", "DetectorError": "models.detector",
     "VacdemoError": "errors",
-    "BetaVAC": "model", "Readout": "model", "reconstruction_error": "model",
-    "fgsm": "attack", "pgd": "attack",
-    "ImageError": "preprocess", "preprocess_image": "preprocess",
+    "BetaVAC": "models.vac", "Readout": "models.vac", "reconstruction_error": "models.vac",
+    "fgsm": "attacks.pgd", "pgd": "attacks.pgd",
+    "ImageError": "lab.preprocess", "preprocess_image": "lab.preprocess",
 }
 __all__ = ["__version__", *sorted(_HOME)]
 

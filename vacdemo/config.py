@@ -1,6 +1,7 @@
 """Training and model configuration: one dataclass (the model's shape in its own), presets, saved in every checkpoint."""
 from dataclasses import asdict, dataclass, fields, replace
 
+from .datasets import check_dataset
 from .errors import SettingsError
 from .paper import BEST_CAPACITY
 
@@ -18,7 +19,7 @@ class ModelShape:
     width2: int = 192  # channels of the last five All-CNN convs
     latent_dim: int = 100  # z ∈ R^100
     hidden: int = 64  # classifier MLP width (100 → 64 → 64 → 10)
-    batchnorm: bool = True  # without it no β = 1000 run trained (README, "What we tried")
+    batchnorm: bool = True  # without it no β = 1000 run trained (docs/models.md, "What we tried")
 
 
 SHAPE_FIELDS = tuple(f.name for f in fields(ModelShape))
@@ -44,7 +45,7 @@ class Config:
     samples: int = 1  # M, reparameterised samples per input for −log p(x|z) (each costs a decoder pass)
     class_samples: int = 8  # samples for −log p(y|z): cheap (a tiny MLP), unbiased for eq. 5, less noisy
     l1: float = 0.0  # λ of the ℓ1 penalty on the classifier weights (Tables 1–4)
-    # --- optimisation (§5, except the optimiser: SGD diverges or stalls at β = 1000, see README) ---
+    # --- optimisation (§5, except the optimiser: SGD diverges or stalls at β = 1000, see docs/models.md) ---
     optimizer: str = "adam"  # "adam" or "sgd"
     lr: float = 1e-3
     momentum: float = 0.9  # SGD only
@@ -80,8 +81,7 @@ class Config:
         if not isinstance(shape, dict):
             raise SettingsError(f"config field 'shape' must be a JSON object, not {type(shape).__name__}")
         cfg = cls(**checked(cls, d), shape=ModelShape(**checked(ModelShape, shape)))
-        if cfg.dataset not in BEST_CAPACITY:
-            raise SettingsError(f"dataset must be one of {sorted(BEST_CAPACITY)}, got {cfg.dataset!r}")
+        check_dataset(cfg.dataset)
         return cfg
 
 
@@ -120,8 +120,7 @@ def with_overrides(cfg: Config, **overrides) -> Config:
 
 def check_ranges(cfg: Config) -> None:
     """Values a run cannot use, refused by name."""
-    if cfg.dataset not in BEST_CAPACITY:
-        raise SettingsError(f"dataset must be one of {sorted(BEST_CAPACITY)}, got {cfg.dataset!r}")
+    check_dataset(cfg.dataset)
     positive = {"epochs": cfg.epochs, "batch_size": cfg.batch_size, "samples": cfg.samples,
                 "class_samples": cfg.class_samples, "lr": cfg.lr, "beta": cfg.beta,
                 **{k: getattr(cfg.shape, k) for k in ("width1", "width2", "latent_dim", "hidden")}}
@@ -143,20 +142,20 @@ def check_ranges(cfg: Config) -> None:
 
 
 PRESETS = {
-    # §5 as written, with Adam in place of SGD (measured: README, "What we tried").
+    # §5 as written, with Adam in place of SGD (measured: docs/models.md, "What we tried").
     "paper": Config(),
     # Narrow and short, for 2 CPU cores: under 10 minutes for MNIST. Batch 64: more steps for the same
     # time (measured: as many images/s as 128 on 2 cores, +0.7 points of accuracy after 2 epochs).
     "fast": Config(shape=ModelShape(width1=16, width2=32), epochs=6, milestones=(5,), batch_size=64, capacity_ramp_epochs=0.25),
     # The shipped checkpoints: the fast width (the app's ε-grid stays fast), trained about an hour on 2 cores
     # for real pictures: augmentation, an EMA of the weights, β rising 10 → 1000 over the first 8 epochs,
-    # then 32 epochs at eq. 5's β = 1000 (README, "What we tried").
+    # then 32 epochs at eq. 5's β = 1000 (docs/models.md, "What we tried").
     "ship": Config(shape=ModelShape(width1=16, width2=32), epochs=40, milestones=(28, 36), batch_size=64, capacity_ramp_epochs=0.25,
                    beta_start=10.0, beta_ramp_epochs=8.0, augment=True, ema=0.999, ema_start_epochs=8.0),
 }
 
 # Per-data-set changes to a preset, applied before the caller's overrides. Fashion-MNIST ships wider (24/48:
-# +1 point, README) and at C = 1, the capacity our reproduction measured best for it (the paper's is 10).
+# +1 point, docs/models.md) and at C = 1, the capacity our reproduction measured best for it (the paper's is 10).
 PRESET_DATASET = {"ship": {"fmnist": {"width1": 24, "width2": 48, "capacity": 1.0, "epochs": 30,
                                       "milestones": (21, 27)}}}
 

@@ -6,15 +6,8 @@ from pathlib import Path
 import torch
 from torchvision import datasets
 
-from .errors import SettingsError, VacdemoError
-
-DATASETS = {"mnist": datasets.MNIST, "fmnist": datasets.FashionMNIST}
-CLASS_NAMES = {
-    "mnist": [str(d) for d in range(10)],
-    "fmnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
-}
-
+from .datasets import CLASS_NAMES, dataset  # noqa: F401  CLASS_NAMES: the old home
+from .errors import VacdemoError
 
 class DataNotFoundError(VacdemoError, FileNotFoundError):
     """The data root lacks the data set's files."""
@@ -34,19 +27,13 @@ class Split:
         return self.images[idx].unsqueeze(1).float().div_(255), self.labels[idx]
 
 
-def check_dataset(name: str) -> str:
-    if name not in DATASETS:
-        raise SettingsError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
-    return name
-
-
 def data_root(data_dir: str | os.PathLike | None = None) -> Path:
     """--data-dir, else $VACDEMO_DATA, else ./data."""
     return Path(data_dir or os.environ.get("VACDEMO_DATA") or "data")
 
 
 def load_split(name: str, train: bool, data_dir=None, download: bool = False) -> Split:
-    cls = DATASETS[check_dataset(name)]
+    cls = getattr(datasets, dataset(name).folder)  # torchvision names the class as it names the folder
     root = data_root(data_dir)
     try:
         ds = cls(root=str(root), train=train, download=download)

@@ -9,6 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..errors import SettingsError
+from ..paths import PACKAGE
 
 
 
@@ -54,7 +55,7 @@ def run_ray(run, jobs: list, names: list[str], *, cpus: int, gpus: float, addres
         import ray
     except ImportError as e:
         raise SettingsError("--backend ray needs Ray: pip install -r requirements-ray.txt") from e
-    package = str(Path(__file__).resolve().parents[1])
+    package = str(PACKAGE)
     # A local Ray starts its workers at nice 15: beside anything else busy they would crawl. The models are
     # the work here. (A cluster keeps its own setting.)
     ours = "RAY_worker_niceness" not in os.environ

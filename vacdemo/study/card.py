@@ -8,12 +8,13 @@ import torch
 
 from ..config import flat, preset
 from ..data import Split
-from ..detector import Detector
-from ..evaluate import evaluate
-from ..evaluate_attacks import attack_table
-from ..model import BetaVAC
+from ..models.detector import Detector
+from ..training.evaluate import evaluate
+from ..attacks.evaluate import attack_table
+from ..models.vac import BetaVAC
 from ..paper import BEST_CAPACITY, DETECTION, ROBUST, TABLE_EPS
-from ..realset import REALSET, realset_accuracy
+from ..lab.realset import realset_accuracy
+from ..paths import REALSET
 
 BEGIN, END = "<!-- card:begin (python -m vacdemo card writes what follows) -->", "<!-- card:end -->"
 

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
-from ..detector import Detector, detection_metrics
+from ..models.detector import Detector, detection_metrics
 from ..errors import SettingsError
 from ..paper import BEST_CAPACITY, L1, ROBUST, TABLE_EPS
 from .spread import (BOOT_SES, CONSISTENT, FLOOR, SEED_SDS, Effect, Stat, effect, margin, margin_one,

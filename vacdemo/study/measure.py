@@ -9,10 +9,10 @@ import time
 
 import torch
 
-from ..attack import default_alpha, pgd
+from ..attacks.pgd import default_alpha, pgd
 from ..data import Split
-from ..evaluate_attacks import batched, fit_on_training
-from ..model import BetaVAC, eval_mode, reconstruction_error
+from ..attacks.evaluate import batched, fit_on_training
+from ..models.vac import BetaVAC, eval_mode, reconstruction_error
 from .judge import judge_labels
 
 

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..config import Config, flat
-from ..data import CLASS_NAMES
+from ..datasets import CLASS_NAMES
 from ..errors import SettingsError
 from ..images import gray_png
 from ..paper import BEST_CAPACITY, DETECTION, L1, ROBUST, TABLE_EPS
@@ -256,7 +256,7 @@ SHORT = {"Capacity does not control robustness": "capacity does not control robu
 
 
 def findings_table(study: Study, source: str) -> str:
-    """The verdicts as one Markdown table (claims × data sets), for the README."""
+    """The verdicts as one Markdown table (claims × data sets), for docs/reproduction.md."""
     found = {d: {c["claim"]: c["verdict"] for c in claims(study, d, TABLE_EPS[d][2])}
              for d in ("mnist", "fmnist") if select(study.mean_rows, dataset=d)}
     seeds = Counter((m["run"]["dataset"], m["run"]["capacity"], m["run"]["l1"]) for m, _ in study.models)

@@ -14,13 +14,13 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from ..checkpoint import WEIGHTS, load_checkpoint, save_checkpoint
+from ..models.checkpoint import WEIGHTS, load_checkpoint, save_checkpoint
 from ..config import Config, preset
 from ..data import Split, load_split
 from ..device import describe_device, pick_device
 from ..paper import BEST_CAPACITY, FIGURE_EPS_MAX, L1, TABLE_EPS
-from ..model import BetaVAC
-from ..train import l1_penalty, train
+from ..models.vac import BetaVAC
+from ..training.train import l1_penalty, train
 from .backends import run_here, run_pool, run_ray
 from .judge import JUDGE_EPOCHS, load_judge, save_judge, train_judge
 from .second import SECOND, second_opinions

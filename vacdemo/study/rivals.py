@@ -8,16 +8,17 @@ from pathlib import Path
 
 import torch
 
-from ..apgd import apgd
-from ..attack import pgd
-from ..compare import read, transfer_rates
+from ..attacks.apgd import apgd
+from ..attacks.pgd import pgd
+from ..attacks.compare import read, transfer_rates
 from ..data import Split
-from ..evaluate import evaluate
-from ..model import eval_mode
+from ..training.evaluate import evaluate
+from ..models.vac import eval_mode
+from ..datasets import EPS_MAX
 from ..paper import TABLE_EPS
-from ..sweep import eps_grid
+from ..lab.sweep import eps_grid
 
-USUAL_EPS = {"mnist": 0.3, "fmnist": 0.1}  # where adversarial training defends (Madry et al.), and transfer is read
+USUAL_EPS = EPS_MAX  # the range's top: where adversarial training defends (Madry et al.), and transfer is read
 STRONG_N = 200  # test images for the stronger attack (APGD, 3 restarts × 100 steps)
 
 

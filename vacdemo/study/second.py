@@ -10,11 +10,11 @@ import time
 
 import torch
 
-from ..apgd import apgd
-from ..attack import default_alpha, pgd
+from ..attacks.apgd import apgd
+from ..attacks.pgd import default_alpha, pgd
 from ..errors import SettingsError
-from ..evaluate_attacks import batched
-from ..model import BetaVAC, Classify
+from ..attacks.evaluate import batched
+from ..models.vac import BetaVAC, Classify
 from .measure import SUBSET, test_subset
 
 SECOND = "second"  # second.safetensors (per image, per ε: right after each attack) + second.json

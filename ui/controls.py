@@ -1,0 +1,161 @@
+"""The sidebar's controls: each returns plain values (the data set, the input, the attack's settings, the view),
+every one bound to the URL so that a link reopens the exact setup."""
+import numpy as np
+import streamlit as st
+
+from vacdemo.datasets import CLASS_NAMES, DATASETS
+from vacdemo.lab.grid import eps_grid
+from vacdemo.lab.record import LabFacts
+
+from .lab_view import Q
+
+SOURCES = {"gallery": "Gallery", "draw": "Draw", "upload": "Upload"}
+NORMS = {"inf": "ℓ∞ (the paper's)", "2": "ℓ2"}
+VIEWS = {"lab": "β-VAC lab", "compare": "Compare models"}
+
+
+def dataset_ui() -> str:
+    return st.sidebar.radio("Data set", list(DATASETS), format_func=lambda k: DATASETS[k].label, key="data", bind=Q)
+
+
+def pick_random(facts: LabFacts, name: str) -> None:
+    i = int(np.random.default_rng().integers(len(facts.labels)))
+    c = int(facts.labels[i])
+    st.session_state[f"cls_{name}"] = c
+    st.session_state[f"sample_{name}"] = facts.samples_of(c).index(i) + 1
+
+
+def redraw_canvas(name: str, start: dict | None) -> None:
+    """Redraw the canvas from `start` (fabric.js JSON) or blank: a new starting drawing (its version changes) makes
+    the canvas redraw and send its picture, where a new widget key would not send one until the next stroke."""
+    st.session_state[f"canvas_start_{name}"] = start
+    st.session_state[f"canvas_version_{name}"] = st.session_state.get(f"canvas_version_{name}", 0) + 1
+
+
+def undo_stroke(name: str) -> None:
+    drawing = st.session_state.get(f"canvas_json_{name}") or {}
+    objects = drawing.get("objects", [])
+    redraw_canvas(name, {**drawing, "objects": objects[:-1]} if len(objects) > 1 else None)
+
+
+def clear_canvas(name: str) -> None:
+    redraw_canvas(name, None)
+
+
+def input_ui(facts: LabFacts, name: str, prepare) -> tuple[np.ndarray | None, int | None, str]:
+    """The 28×28 input (or None, with a message shown), its true class when known, and where it came from.
+    prepare(bytes, name) → (1, 28, 28) array turns a drawing or an upload into the model's input, or raises
+    ValueError (vacdemo.ImageError) with what was wrong."""
+    names = CLASS_NAMES[name]
+    source = st.sidebar.radio("Input", list(SOURCES), format_func=SOURCES.get, key="source", horizontal=True, bind=Q)
+    if source == "gallery":
+        # keys per data set: a digit's class never shows above a garment, and a link reopens the same image
+        cls = st.sidebar.selectbox("Class", range(10), format_func=lambda c: names[c], key=f"cls_{name}", bind=Q)
+        pos = facts.samples_of(cls)
+        sample = st.sidebar.slider("Sample", 1, len(pos), key=f"sample_{name}", bind=Q) if len(pos) > 1 else 1
+        st.sidebar.button("Random test image", icon=":material/shuffle:", on_click=pick_random, args=(facts, name))
+        i = pos[min(sample, len(pos)) - 1]
+        wrong = "" if facts.right[i] else ", misread by the model already at ε = 0"
+        if not facts.right[i]:
+            st.sidebar.caption(f"Samples {len(pos) - int((~facts.right[pos]).sum()) + 1}–{len(pos)} of this "
+                               "class are misread by the model even without an attack.")
+        return facts.pictures[i][None], cls, f"test image #{int(facts.indices[i])} ({names[cls]}{wrong})"
+    if source == "draw":
+        from streamlit_drawable_canvas import st_canvas  # registers its component: only where a page draws
+        thing = DATASETS[name].thing
+        left, right = st.columns([1, 2])
+        version = st.session_state.get(f"canvas_version_{name}", 0)
+        with left:  # in the main area, not the sidebar: on a phone the sidebar is folded away
+            canvas = st_canvas(stroke_width=18 if name == "mnist" else 28, stroke_color="#FFFFFF",
+                               background_color="#000000", height=252, width=252, drawing_mode="freedraw",
+                               initial_drawing={**(st.session_state.get(f"canvas_start_{name}") or {"objects": []}),
+                                                "version": version},  # a new version redraws it, picture and all
+                               return_image_data=True, key=f"canvas_{name}")
+            st.session_state[f"canvas_json_{name}"] = canvas.json_data
+            b1, b2 = st.columns(2)  # always visible and finger-sized: the canvas's own toolbar shows on hover only
+            b1.button("Undo", icon=":material/undo:", key="canvas_undo", on_click=undo_stroke, args=(name,),
+                      width="stretch")
+            b2.button("Clear", icon=":material/delete:", key="canvas_clear", on_click=clear_canvas, args=(name,),
+                      width="stretch")
+        right.markdown(f"**Draw a {thing}** with the mouse or a finger, large and in the middle. **Undo** takes "
+                       "back the last stroke, **Clear** starts again. Each stroke re-runs the attack.")
+        if not (canvas.json_data or {}).get("objects"):
+            right.info(f"Draw a {thing} on the canvas.", icon=":material/draw:")
+            return None, None, "drawing"
+        data, what = canvas.image_bytes, "your drawing"
+        if data is None:  # the canvas has strokes but has not sent its picture yet
+            right.info("One moment: the drawing is on its way.", icon=":material/draw:")
+            return None, None, what
+    else:
+        up = st.sidebar.file_uploader("An image: PNG, JPEG, GIF, BMP or WebP, at most 5 MB",
+                                      type=["png", "jpg", "jpeg", "gif", "bmp", "webp"],
+                                      key=f"upload_{name}")
+        if up is None:
+            st.info(f"Upload a picture of a {DATASETS[name].thing} in the sidebar.",
+                    icon=":material/upload:")
+            return None, None, "upload"
+        data, what = up.getvalue(), "`" + up.name.replace("`", "'") + "`"  # as code: a name is not markdown
+    try:
+        return prepare(data, name), None, what
+    except ValueError as e:  # ImageError: the picture cannot be used
+        st.error(f"{what} could not be used: {e}")
+        return None, None, what
+
+
+def attack_ui(name: str, y: int | None) -> dict:
+    """Norm, steps, step size, targeted or not, detector-aware or not."""
+    sb = st.sidebar
+    sb.subheader("Attack")
+    norm = sb.radio("Norm", list(NORMS), format_func=NORMS.get, key="norm", horizontal=True, bind=Q)
+    mode = sb.radio("Goal", ["untargeted", "targeted", "evade the detector"], key="mode", bind=Q,
+                    help="Untargeted: any wrong class. Targeted: the class you pick. Evade the detector: "
+                         "a wrong class while keeping the reconstruction error under the detector's threshold.")
+    target = None
+    if mode == "targeted":
+        target = sb.selectbox("Turn it into", range(10), index=None, format_func=lambda c: CLASS_NAMES[name][c],
+                              key=f"target_{name}", bind=Q, placeholder="choose a class")
+        if target is not None and target == y:
+            sb.warning("That is already its class: choose another.")
+            target = None
+    with sb.expander("Advanced"):
+        steps = st.slider("PGD steps", 1, 200, 40, key="steps", bind=Q)
+        auto = st.checkbox("Default step size", True, key="auto_alpha", bind=Q,
+                           help="ℓ∞: 0.01 (the paper's). ℓ2: 2.5·ε/steps for each ε.")
+        alpha = None if auto else st.slider("Step size α", 0.001, 0.1, 0.01, 0.001, format="%.3f", key="alpha",
+                                            bind=Q)
+        reach, top = steps * (alpha or 0.01), eps_grid(name, norm)[-1]
+        if norm == "inf" and reach < top:
+            st.caption(f":material/warning: {steps} steps of {alpha or 0.01:g} move each pixel at most {reach:.3f}, less than the "
+                       f"largest ε ({top:g}): larger ε then give the same result.")
+    return dict(norm=norm, steps=steps, alpha=alpha, target=target, adaptive=mode == "evade the detector",
+                targeted=mode == "targeted")
+
+
+def view_ui(has_rivals: bool, problem: str | None = None) -> str:
+    """The β-VAC lab, or the comparison with the shipped rivals (offered only where they are shipped)."""
+    if problem:
+        st.sidebar.warning(f"The comparison's models could not be loaded: {problem}")
+    if not has_rivals:
+        return "lab"
+    return st.sidebar.radio("View", list(VIEWS), format_func=VIEWS.get, key="view", bind=Q, horizontal=True,
+                            help="Compare: the same input and attack on the β-VAC, a plain CNN and an "
+                                 "adversarially trained CNN, side by side.")
+
+
+# Every control bound to the URL, and its default: Reset sets these (bound parameters cannot simply be cleared).
+DEFAULTS = {"data": "mnist", "view": "lab", "source": "gallery", "norm": "inf", "mode": "untargeted", "steps": 40,
+            "auto_alpha": True, "alpha": 0.01, "present_toggle": False}
+DEFAULT_PREFIXES = {"cls_": 0, "sample_": 1, "eps_": 0.0, "cmp_eps_": 0.0, "target_": None}
+
+
+def reset() -> None:
+    """Back to the default setup: every control (and so the URL), and any Play or drawing in progress."""
+    for k in list(st.session_state):
+        prefix = next((p for p in DEFAULT_PREFIXES if k.startswith(p)), None)
+        if k in DEFAULTS:
+            st.session_state[k] = DEFAULTS[k]
+        elif prefix is not None:
+            st.session_state[k] = DEFAULT_PREFIXES[prefix]
+        elif k.startswith(("playing_", "restart_", "canvas_start_", "canvas_version_")):
+            del st.session_state[k]
+    st.query_params.pop("present", None)

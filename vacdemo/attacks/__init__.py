@@ -1,0 +1,1 @@
+"""Attacks on a model (Algorithm 2 and peers): PGD, APGD, the detector-aware PGD, the comparison, tables."""

@@ -1,0 +1,50 @@
+"""`evaluate` and `realset`: a checkpoint's clean accuracy, on the test set and on the real-picture set."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .common import checkpoint_for, command
+
+
+def cmd_evaluate(args) -> int:
+    from ..data import load_split
+    from ..device import pick_device
+    from ..training.evaluate import evaluate
+    ckpt, model = checkpoint_for(args.dataset, args.checkpoint)
+    device = pick_device(args.device)
+    split = load_split(args.dataset, False, args.data_dir, args.download)
+    m = evaluate(model.to(device), split, device)
+    print(f"{args.dataset} test set ({len(split)} images), checkpoint {ckpt}:\n"
+          f"  clean accuracy             {m['accuracy']:.4f}\n"
+          f"  reconstruction error ‖x − x̂‖₂ {m['recon_error_l2']:.3f}  (mean per image)\n"
+          f"  reconstruction NLL         {m['recon_nll']:.2f} nats per image")
+    if args.json:
+        Path(args.json).write_text(json.dumps(m, indent=1))
+    return 0
+
+
+def register_evaluate(sub) -> None:
+    p = command(sub, "evaluate", "clean test accuracy and mean reconstruction error", cmd_evaluate,
+                "dataset", "data", "device", "checkpoint")
+    p.add_argument("--json", help="also write the figures to this JSON file")
+
+
+def cmd_realset(args) -> int:
+    """Accuracy on the real-picture set (realset/<dataset>), per kind."""
+    from ..lab.realset import realset_accuracy
+    ckpt, model = checkpoint_for(args.dataset, args.checkpoint)
+    rows = realset_accuracy(model, args.dataset)
+    print(f"{args.dataset} real pictures, checkpoint {ckpt}:")
+    for kind, r in rows.items():
+        print(f"  {kind:<16} {r['accuracy'] * 100:5.1f} %  ({r['correct']} / {r['n']})")
+    return 0
+
+
+def register_realset(sub) -> None:
+    command(sub, "realset", "accuracy on the real-picture set, per kind", cmd_realset, "dataset", "checkpoint")
+
+
+def register(sub) -> None:
+    register_evaluate(sub)
+    register_realset(sub)

@@ -1,0 +1,1 @@
+"""Speed: the bench and its levers."""
