@@ -10,11 +10,11 @@ import torch
 def worker(args):
     preset_name, device, steps, barrier = args
     from vacdemo.config import preset
-    from vacdemo.models.vac import BetaVAC
+    from vacdemo.models.vac import build_model
     from vacdemo.training.train import make_optimizer, train_step
     cfg = preset(preset_name, dataset="mnist")
     device = torch.device(device)
-    model = BetaVAC(cfg).to(device, memory_format=torch.channels_last)
+    model = build_model(cfg).to(device, memory_format=torch.channels_last)
     opt = make_optimizer(cfg, model)
     x = torch.rand(cfg.batch_size, 1, 28, 28, device=device).contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (cfg.batch_size,), device=device)

@@ -5,25 +5,20 @@ import torch
 import torch.nn.functional as F
 import torchattacks
 
-from vacdemo import load_pretrained
 from vacdemo.attacks.apgd import apgd, checkpoints
 from vacdemo.attacks.pgd import pgd
 from vacdemo.config import preset
-from vacdemo.data import load_split
 from vacdemo.models.vac import BetaVAC, Classify
 from vacdemo.study.second import square
+from vacdemo.models.vac import build_model
 
 EPS = 0.012  # where the shipped MNIST model is half robust: an attack's strength shows
 
 
 @pytest.fixture(scope="module")
-def model():
-    return load_pretrained("mnist")
-
-
-@pytest.fixture(scope="module")
-def batch(data_dir):
-    return load_split("mnist", False, data_dir).batch(slice(0, 60))
+def batch(test_batch):
+    x, y = test_batch
+    return x[:60], y[:60]
 
 
 def robust(model, x, y) -> int:
@@ -62,7 +57,7 @@ def test_square_reads_no_gradient_and_stays_in_the_ball(model, batch):
 
 def test_raw_step_moves_by_alpha_times_each_images_gradient():
     torch.manual_seed(0)
-    model = BetaVAC(preset("fast", dataset="mnist")).eval()
+    model = build_model(preset("fast", dataset="mnist")).eval()
     x, y = torch.full((3, 1, 28, 28), 0.5), torch.tensor([1, 2, 3])
     alpha = 0.5  # large, so the step is visible; ε = 1 never clips, and x = 0.5 ± a small step stays in [0, 1]
     x_in = x.clone().requires_grad_(True)
@@ -77,4 +72,4 @@ def test_step_must_be_sign_or_raw(batch):
     from vacdemo.errors import SettingsError
     x, y = batch
     with pytest.raises(SettingsError, match="step must be one of"):
-        pgd(BetaVAC(preset("fast", dataset="mnist")), x[:1], y[:1], eps=0.1, step="half")
+        pgd(build_model(preset("fast", dataset="mnist")), x[:1], y[:1], eps=0.1, step="half")

@@ -4,9 +4,10 @@ from hypothesis import given, settings, strategies as st
 
 from vacdemo import BetaVAC, preset
 from vacdemo.attacks.pgd import fgsm, margin, pgd
+from vacdemo.models.vac import build_model
 
 torch.manual_seed(0)
-TINY = BetaVAC(preset("fast", width1=4, width2=8)).eval()
+TINY = build_model(preset("fast", width1=4, width2=8)).eval()
 TINY.train().encode(torch.rand(64, 1, 28, 28))  # non-trivial BatchNorm statistics
 TINY.eval()
 

@@ -6,12 +6,13 @@ from safetensors.torch import save_file
 
 from vacdemo import BetaVAC, CheckpointError, load_checkpoint, load_pretrained, preset
 from vacdemo.models.checkpoint import META, WEIGHTS, save_checkpoint
+from vacdemo.models.vac import build_model
 
 
 @pytest.fixture
 def saved(tmp_path):
     torch.manual_seed(0)
-    model = BetaVAC(preset("fast", width1=8, width2=16, capacity=0.5))
+    model = build_model(preset("fast", width1=8, width2=16, capacity=0.5))
     # make BatchNorm buffers non-trivial so the round trip covers them
     model.train().encode(torch.rand(16, 1, 28, 28))
     save_checkpoint(model.eval(), tmp_path / "ckpt", {"final": {"test_accuracy": 0.5}})
@@ -102,3 +103,17 @@ def test_half_precision_storage_round_trips_within_fp16(saved, tmp_path):
 def test_unknown_pretrained_name_lists_what_is_shipped():
     with pytest.raises(CheckpointError, match="no pretrained checkpoint 'cifar'"):
         load_pretrained("cifar")
+
+
+def test_the_network_takes_its_shape_and_every_shipped_checkpoint_rebuilds():
+    """BetaVAC is built from its ModelShape alone; the training config rides along for the checkpoint."""
+    from vacdemo.config import ModelShape
+    from vacdemo.models.checkpoint import load_checkpoint
+    from vacdemo.paths import PRETRAINED
+    from vacdemo.models.vac import BetaVAC
+    assert BetaVAC(ModelShape(width1=4, width2=8)).shape.width2 == 8
+    folders = sorted(p.parent for p in PRETRAINED.glob("*/config.json"))
+    assert len(folders) >= 6, folders  # two β-VACs and their rivals
+    for folder in folders:
+        model = load_checkpoint(folder)
+        assert model.shape == model.cfg.shape, folder

@@ -10,6 +10,7 @@ from vacdemo import BetaVAC, preset
 from vacdemo.models.checkpoint import WEIGHTS, save_checkpoint
 from vacdemo.cli import build_parser, main
 from conftest import ROOT
+from vacdemo.models.vac import build_model
 
 
 def test_help_runs_as_a_module():
@@ -78,7 +79,7 @@ def test_bad_overrides_are_refused(bad, capsys):
 
 
 def test_missing_data_root_is_one_line_not_a_traceback(tmp_path, capsys):
-    model = BetaVAC(preset("fast", width1=8, width2=16))
+    model = build_model(preset("fast", width1=8, width2=16))
     save_checkpoint(model, tmp_path / "ckpt", {})
     rc = main(["evaluate", "--dataset", "mnist", "--checkpoint", str(tmp_path / "ckpt"),
                "--data-dir", str(tmp_path / "no-data")])
@@ -87,21 +88,21 @@ def test_missing_data_root_is_one_line_not_a_traceback(tmp_path, capsys):
 
 
 def test_corrupt_checkpoint_is_one_line(tmp_path, capsys):
-    save_checkpoint(BetaVAC(preset("fast", width1=8, width2=16)), tmp_path / "ckpt", {})
+    save_checkpoint(build_model(preset("fast", width1=8, width2=16)), tmp_path / "ckpt", {})
     (tmp_path / "ckpt" / WEIGHTS).write_bytes(b"garbage")
     assert main(["evaluate", "--dataset", "mnist", "--checkpoint", str(tmp_path / "ckpt")]) == 2
     assert "not a readable safetensors file" in capsys.readouterr().err
 
 
 def test_checkpoint_of_another_dataset_is_refused(tmp_path, capsys):
-    save_checkpoint(BetaVAC(preset("fast", width1=8, width2=16, dataset="fmnist")), tmp_path / "ckpt", {})
+    save_checkpoint(build_model(preset("fast", width1=8, width2=16, dataset="fmnist")), tmp_path / "ckpt", {})
     assert main(["evaluate", "--dataset", "mnist", "--checkpoint", str(tmp_path / "ckpt")]) == 2
     assert "trained on 'fmnist', not 'mnist'" in capsys.readouterr().err
 
 
 def test_evaluate_prints_accuracy_on_real_data(data_dir, tmp_path, capsys):
     torch.manual_seed(0)
-    save_checkpoint(BetaVAC(preset("fast", width1=8, width2=16)), tmp_path / "ckpt", {})
+    save_checkpoint(build_model(preset("fast", width1=8, width2=16)), tmp_path / "ckpt", {})
     assert main(["evaluate", "--dataset", "mnist", "--checkpoint", str(tmp_path / "ckpt"),
                  "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out

@@ -1,11 +1,12 @@
 import torch
 
 from vacdemo import BetaVAC, preset, reconstruction_error
+from vacdemo.models.vac import build_model
 
 
 def small_model(**kw) -> BetaVAC:
     torch.manual_seed(0)
-    return BetaVAC(preset("fast", width1=8, width2=16, **kw)).eval()
+    return build_model(preset("fast", width1=8, width2=16, **kw)).eval()
 
 
 def test_shapes_and_ranges():
@@ -22,7 +23,7 @@ def test_shapes_and_ranges():
 
 
 def test_paper_width_matches_the_paper_layout():
-    model = BetaVAC(preset("paper"))
+    model = build_model(preset("paper"))
     convs = [m for m in model.encoder.modules() if isinstance(m, torch.nn.Conv2d)]
     assert [c.out_channels for c in convs] == [96, 96, 96, 192, 192, 192, 192, 192]
     assert [c.stride[0] for c in convs] == [1, 1, 2, 1, 1, 2, 1, 1]

@@ -14,6 +14,7 @@ from vacdemo.cli import main
 from vacdemo.study.findings import Study, claims, rows_for
 from vacdemo.paper import L1, ROBUST, TABLE_EPS
 from vacdemo.study.reproduce import Run, eps_grid, plan, scaled_config
+from vacdemo.models.vac import build_model
 
 
 def test_plan_puts_the_capacity_sweeps_first():
@@ -230,7 +231,7 @@ def test_robustness_between_epochs_leaves_the_training_model_alone(data_dir):
     from vacdemo.models.vac import BetaVAC
     from vacdemo.study.measure import robust_accuracy
     torch.manual_seed(0)
-    model = BetaVAC(preset("fast", dataset="mnist")).train()  # as train() hands it over between epochs
+    model = build_model(preset("fast", dataset="mnist")).train()  # as train() hands it over between epochs
     before = {k: v.clone() for k, v in model.state_dict().items()}
     x, y = load_split("mnist", False, data_dir).batch(slice(0, 16))
     found = robust_accuracy(model, x=x, y=y, eps_list=[0.1], steps=2)

@@ -6,7 +6,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from ..config import Config
+from ..config import Config, ModelShape
 
 
 def conv(c_in: int, c_out: int, k: int = 3, stride: int = 1, bn: bool = True) -> nn.Sequential:
@@ -48,11 +48,11 @@ class Readout(NamedTuple):
 class BetaVAC(nn.Module):
     has_decoder = True  # a reconstruction, hence a reconstruction-error detector
 
-    def __init__(self, cfg: Config):
+    def __init__(self, shape: ModelShape):
         super().__init__()
-        shape = cfg.shape
         w1, w2, bn, d = shape.width1, shape.width2, shape.batchnorm, shape.latent_dim
-        self.cfg = cfg
+        self.shape = shape
+        self.cfg: Config | None = None  # how it was trained, where known: set by build_model (saved in checkpoints)
         self.encoder = all_cnn(w1, w2, bn)
         feat = w2 * 7 * 7
         self.to_mu = nn.Linear(feat, d)
@@ -78,7 +78,7 @@ class BetaVAC(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """z (..., latent_dim) → Bernoulli logits (..., 1, 28, 28)."""
         lead = z.shape[:-1]
-        h = self.from_z(z.reshape(-1, z.shape[-1])).view(-1, self.cfg.shape.width2, 7, 7)
+        h = self.from_z(z.reshape(-1, z.shape[-1])).view(-1, self.shape.width2, 7, 7)
         return self.decoder(h).view(*lead, 1, 28, 28)
 
     # At test and attack time the classifier and decoder read z = mu(x), not a sample: a sampled z would
@@ -109,10 +109,10 @@ class PlainCNN(nn.Module):
     robustness)."""
     has_decoder = False
 
-    def __init__(self, cfg: Config):
+    def __init__(self, shape: ModelShape):
         super().__init__()
-        shape = cfg.shape
-        self.cfg = cfg
+        self.shape = shape
+        self.cfg: Config | None = None  # as for BetaVAC
         self.encoder = all_cnn(shape.width1, shape.width2, shape.batchnorm)
         self.to_mu = nn.Linear(shape.width2 * 7 * 7, shape.latent_dim)
         self.classifier = classifier(shape.latent_dim, shape.hidden)
@@ -127,8 +127,11 @@ class PlainCNN(nn.Module):
 
 
 def build_model(cfg: Config) -> nn.Module:
-    """The network a config describes: the β-VAC, or the plain CNN (cfg.kind)."""
-    return PlainCNN(cfg) if cfg.kind == "cnn" else BetaVAC(cfg)
+    """The network a config describes (the β-VAC, or the plain CNN: cfg.kind), built from its shape and carrying
+    the config it is trained with (model.cfg), which a checkpoint saves."""
+    model = PlainCNN(cfg.shape) if cfg.kind == "cnn" else BetaVAC(cfg.shape)
+    model.cfg = cfg
+    return model
 
 
 def reconstruction_error(model: BetaVAC, x: torch.Tensor, recon: torch.Tensor | None = None) -> torch.Tensor:

@@ -15,7 +15,7 @@ from ..attacks.pgd import pgd
 from ..config import preset
 from ..data import Split
 from ..device import bf16_native
-from ..models.vac import BetaVAC, Classify, eval_mode
+from ..models.vac import BetaVAC, Classify, build_model, eval_mode
 from ..training.train import make_optimizer, train_step
 
 
@@ -136,7 +136,7 @@ def train_rows(device: torch.device, repeats: int, presets=("fast", "paper"), st
     rows = []
     for name in presets:
         cfg = preset(name, dataset="mnist")
-        model = BetaVAC(cfg).to(device, memory_format=torch.channels_last)
+        model = build_model(cfg).to(device, memory_format=torch.channels_last)
         opt = make_optimizer(cfg, model)
         x = torch.rand(cfg.batch_size, 1, 28, 28, device=device).to(memory_format=torch.channels_last)
         y = torch.randint(0, 10, (cfg.batch_size,), device=device)
