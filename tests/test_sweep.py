@@ -3,15 +3,15 @@ import numpy as np
 import pytest
 import torch
 
-from vacdemo import Detector, load_pretrained, pgd
+from vacdemo import Detector, pgd
 from vacdemo.models.checkpoint import PRETRAINED
 from vacdemo.lab.gallery import load_gallery
 from vacdemo.lab.sweep import eps_grid, sweep
 
 
 @pytest.fixture(scope="module")
-def lab():
-    return load_pretrained("mnist"), Detector.load(PRETRAINED / "mnist" / "detector_inf.json"), \
+def lab(model):
+    return model, Detector.load(PRETRAINED / "mnist" / "detector_inf.json"), \
         load_gallery(PRETRAINED / "mnist")
 
 
@@ -77,12 +77,40 @@ def test_l2_range_is_wider():
 
 @pytest.mark.parametrize("norm", ["inf", "2"])
 def test_attack_strength_never_falls_as_eps_grows(lab, norm):
-    """The attack's margin, P(y) − max P(other), never rises along the grid (each ε keeps the strongest point of
-    the smaller balls), and the true class's probability rises by at most 0.02 (the ℓ2 grid rose by more than
+    """The attack's logit margin, z_y − max z_other, never rises along the grid (each ε keeps the strongest point
+    of the smaller balls), and the true class's probability rises by at most 0.02 (the ℓ2 grid rose by more than
     0.05 on a gallery digit before)."""
     model, detector, gallery = lab
     for i in range(0, len(gallery), 16):
         s = sweep(model, detector, gallery.image(i), int(gallery.labels[i]), eps_grid("mnist", norm), norm=norm)
-        margin = s.probs[:, s.y] - np.delete(s.probs, s.y, axis=1).max(1)
-        assert np.diff(margin).max() <= 1e-5, (i, margin)
+        logp = np.log(np.clip(s.probs.astype(np.float64), 1e-30, 1))  # log-probabilities differ as the logits do
+        assert np.allclose(s.margin, logp[:, s.y] - np.delete(logp, s.y, axis=1).max(1), atol=1e-2), i
+        assert np.diff(s.margin).max() <= 1e-4, (i, s.margin)
         assert np.diff(s.probs[:, s.y]).max() <= 0.02, (i, s.probs[:, s.y])
+
+
+def distinct_pictures(s) -> int:
+    """How many different attacked pictures the grid shows (two count as one when no pixel differs by 1/255)."""
+    kinds = [s.x_adv[0]]
+    for x in s.x_adv[1:]:
+        if np.abs(x - kinds[-1]).max() >= 1 / 255:
+            kinds.append(x)
+    return len(kinds)
+
+
+def test_the_morph_keeps_going_on_the_landing_example_and_the_gallery(lab):
+    """The page's first picture (MNIST class 0, sample 1) flips at a small ε; past it, PGD keeps pushing, and the
+    grid must show it: the picture, the reconstruction error and the film strip keep changing as ε grows. (Ranked
+    by a probability margin, every ε from 0.03 on showed the ε = 0.03 picture: largest change 8 of 255.)"""
+    model, detector, gallery = lab
+    right = [i for i in range(len(gallery)) if int(model.classify(gallery.image(i)[None]).argmax()) ==
+             int(gallery.labels[i])]
+    landing = next(i for i in gallery.of_class(0) if i in right)  # sample 1: the first the model reads right
+    picks = [landing] + right[3::7][:10]
+    for i in picks:
+        s = sweep(model, detector, gallery.image(i), int(gallery.labels[i]), eps_grid("mnist", "inf"))
+        change = np.abs(s.x_adv - s.x_adv[0]).reshape(len(s.eps), -1).max(1)
+        assert change[-1] >= 0.9 * s.eps[-1], (i, change)  # the largest ε is used, not the first flip's
+        assert distinct_pictures(s) >= 15, (i, distinct_pictures(s))
+        assert len(np.unique(s.re.round(4))) >= 15, (i, s.re)  # the reconstruction error moves too
+        assert np.abs(s.recon[-1] - s.recon[len(s.eps) // 2]).max() > 0.05, i  # and so does the film strip

@@ -23,12 +23,15 @@ def grey_levels(eps: float) -> int:
 
 
 def change_words(s: Sweep, k: int, norm: str) -> str:
-    """How big the change is, in words."""
-    if norm == "inf":
-        return f"Each pixel changed by at most {grey_levels(s.eps[k])} of 255 grey levels (ε = {s.eps[k]:.3f})"
+    """How big the change actually is, in words, beside the budget ε allowed."""
     delta, _ = s.perturbation(k, norm)
-    return (f"The picture changed by a total length of {s.eps[k]:.2f} (ℓ2, ε = {s.eps[k]:.3f}); its most changed "
-            f"pixel by {grey_levels(float(np.abs(delta).max()))} of 255 grey levels")
+    most, length = grey_levels(float(np.abs(delta).max())), float(np.sqrt((delta.astype(np.float64) ** 2).sum()))
+    if norm == "inf":
+        most = min(most, grey_levels(s.eps[k]))  # |δ| ≤ ε up to float rounding: never "77, allowed 76"
+        return (f"Pixels changed by at most {most} of the {grey_levels(s.eps[k])} grey levels (of 255) allowed "
+                f"(ε = {s.eps[k]:.3f}), ℓ2 size of the change {length:.2f}")
+    return (f"The picture changed by a total length of {length:.2f} (ℓ2, allowed ε = {s.eps[k]:.3f}); its most "
+            f"changed pixel by {most} of 255 grey levels")
 
 
 def alarm_words(s: Sweep, k: int, tau: float) -> str:

@@ -15,6 +15,7 @@ class Sweep:
     score: np.ndarray  # (K,) detector's P(adversarial)
     z: np.ndarray  # (K, d) μ(x_adv)
     pred_8bit: np.ndarray  # (K,) the prediction once x_adv is saved as an 8-bit PNG (rounded to 1/255)
+    margin: np.ndarray  # (K,) the logit margin still to overcome (vacdemo.lab.sweep.logit_margin); < 0: fooled
     y: int  # the class the attack moves away from
     labelled: bool  # y is the true class (a test image); else the model's clean prediction (a drawing, an upload)
     target: int | None  # the class it moves toward (targeted), else None

@@ -34,18 +34,27 @@ def check_settings(eps: np.ndarray, steps: int, alpha: np.ndarray, norm: str, ta
         raise SettingsError(f"target must be a class 0 … 9 or None, got {target!r}")
 
 
+def logit_margin(logits: torch.Tensor, y: int, target: int | None) -> torch.Tensor:
+    """(K,) what the attack must still overcome, from logits (K, C): z_y − max z_other (untargeted) or
+    max z_other − z_target (targeted). Below 0 the model is fooled (has the target)."""
+    logits = logits.float()
+    goal = y if target is None else target
+    others = logits.masked_fill(torch.nn.functional.one_hot(torch.tensor(goal), logits.shape[1]).bool()
+                                .to(logits.device), -torch.inf).amax(1)
+    return logits[:, y] - others if target is None else others - logits[:, target]
+
+
 def strongest_so_far(model: BetaVAC, x_adv: torch.Tensor, eps: np.ndarray, y: int, target: int | None) -> torch.Tensor:
     """Each ε keeps the strongest adversarial found at any ε up to it: an input within a smaller ball lies within
     every larger one, so the attack's strength cannot fall as ε grows (PGD run separately per ε can, by a
-    little, in ℓ2 most). Weakness: the probability margin the attack must overcome, P(y) − max P(other)
-    (untargeted) or max P(other) − P(target) (targeted); below 0 the model is fooled."""
+    little, in ℓ2 most). Weakness: the *logit* margin the attack must overcome, z_y − max z_other (untargeted) or
+    max z_other − z_target (targeted); below 0 the model is fooled. Not a probability margin: once the model is
+    sure, that sits at −1 for every ε and a point at a small ε would be shown at every larger one (the morph
+    would stop), while the logit margin keeps falling as PGD pushes on."""
     if len(eps) < 2 or np.any(np.diff(eps) < 0):
         return x_adv
     with torch.no_grad(), eval_mode(model):
-        p = model.classify(x_adv).softmax(1)
-    goal = y if target is None else target
-    others = p.masked_fill(torch.nn.functional.one_hot(torch.tensor(goal), p.shape[1]).bool().to(p.device), -1).amax(1)
-    weakness = (p[:, y] - others if target is None else others - p[:, target]).tolist()
+        weakness = logit_margin(model.classify(x_adv), y, target).tolist()
     best, keep = 0, list(range(len(eps)))
     for k in range(1, len(eps)):
         if weakness[k] > weakness[best]:
@@ -97,7 +106,7 @@ def read_out(model: BetaVAC, detector: Detector, x_adv: torch.Tensor, eps: np.nd
         pred_8bit = model.classify((x_adv * 255).round() / 255).argmax(1)
     out = {k_: v.float().cpu().numpy() for k_, v in
            dict(x_adv=x_adv[:, 0], recon=read.recon[:, 0], probs=read.probs, re=re, score=detector.prob(re),
-                z=read.mu).items()}
+                z=read.mu, margin=logit_margin(read.logits, y, target)).items()}
     return Sweep(eps=eps, y=int(y), labelled=labelled, target=target, pred_8bit=pred_8bit.cpu().numpy(),
                  flagged=out["re"] > detector.threshold,
                  seconds=time.perf_counter() - start, device=str(x_adv.device), norm=norm, **out)
