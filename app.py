@@ -1,6 +1,7 @@
 """vacdemo's lab: pick, draw or upload an input, move ε, and watch PGD fool a β-VAC while its decoder and
 its reconstruction-error detector look on. The page's table of contents: the sidebar's controls (ui.controls)
 → the package's cached answers (vacdemo.serving) → a view that draws them (ui.lab_view, ui.compare_view)."""
+import os
 import uuid
 
 import numpy as np
@@ -13,6 +14,7 @@ from vacdemo.datasets import DATASETS
 from vacdemo.images import gray_png
 from vacdemo.lab.preprocess import preprocess_image
 from vacdemo.serving import sweeps
+from vacdemo.serving.address import join, with_state
 from vacdemo.serving.lab import comparison, compare_card, configure_torch, lab_facts, load_lab, load_rivals
 
 REPORT_URL = "app/static/reproduce.html"  # the reproduction report, served by Streamlit from static/
@@ -62,8 +64,25 @@ def timing_caption(what: str, s, settings: dict) -> None:
                (" · the detector was fitted on ℓ∞ attacks" if settings["norm"] == "2" else ""))
 
 
+def join_ui(box) -> None:
+    """The projector's join link, drawn last (into `box`, at the top) so that it carries the whole setup."""
+    listening = os.environ.get("VACDEMO_LISTEN") or st.get_option("server.address")  # replicas: nginx's host
+    j = join(st.context.url, listening)
+    with box:
+        projector.render_join(j.urls, j.warning, with_state("", st.query_params.to_dict()))
+
+
 def main() -> None:
     present = projector.present_mode()
+    boxes = []  # the place of the join link, kept by the page for the end of the run
+    try:
+        lab_page(present, boxes)
+    finally:
+        if present and boxes:
+            join_ui(boxes[0])
+
+
+def lab_page(present: bool, boxes: list) -> None:
     st.set_page_config(page_title="vacdemo: β-VAC under attack", page_icon="🛡️", layout="wide",
                        initial_sidebar_state="collapsed" if present else "auto")
     st.html("<style>img {image-rendering: pixelated;} "  # never let the browser blur a pixel
@@ -88,7 +107,7 @@ def main() -> None:
         st.error(f"The shipped model for {DATASETS[name].label} could not be loaded: {e}")
         st.stop()
     if present:
-        projector.render_join(st.context.url.split("?")[0] if st.context.url else "http://localhost:8501")
+        boxes.append(st.container())
     view = rivals_ui(name)
     x, y, what = controls.input_ui(facts, name, prepare)
     settings = controls.attack_ui(name, y)

@@ -203,3 +203,28 @@ def test_slow_settings_say_so_before_running(monkeypatch):
     warned = [w.value for w in at.warning if w.value.startswith("These settings take about")]
     assert warned and "200 steps, detector-aware" in warned[0]
     assert "(ε = 0)" in headline(at)  # and the attack then ran
+
+
+def join_text(at: AppTest) -> str:
+    return " ".join([m.value for m in at.markdown] + [c.value for c in at.caption] + messages(at))
+
+
+def test_projector_join_link_is_one_a_phone_can_open(monkeypatch):
+    """Opened as localhost (as a teacher opens it), the join link names a LAN address (or says why there is
+    none), never loopback; the setting comes first; the QR's link carries the projected setup."""
+    import re
+    from vacdemo.serving.address import is_loopback
+    monkeypatch.delenv("VACDEMO_PUBLIC_URL", raising=False)
+    at = page(present="1", eps_mnist_inf="0.15", cls_mnist="7")
+    text = join_text(at)
+    hosts = re.findall(r"\*\*https?://([^/:*]+)", text)
+    assert (hosts and not any(is_loopback(h) for h in hosts)) or "No network address" in text, text
+    monkeypatch.setenv("VACDEMO_PUBLIC_URL", "http://10.20.30.40:8500")
+    at = page(present="1", eps_mnist_inf="0.15", cls_mnist="7")
+    text = join_text(at)
+    assert "**http://10.20.30.40:8500/**" in text
+    shown = re.search(r"This view: (\S+)", text).group(1)
+    assert shown.startswith("http://10.20.30.40:8500/?") and "eps_mnist_inf=0.15" in shown and "cls_mnist=7" in shown
+    assert "present" not in shown
+    at.button(key="join_toggle").click().run()  # the class has joined: the code folds away
+    assert "Join from your phone" not in join_text(at) and at.button(key="join_toggle").label == "Show the join code"

@@ -12,9 +12,11 @@ def data_uri(img: bytes | str) -> str:
 
 
 def row(items: list[tuple[bytes | str, str]], width: int, caption_width: int | None = None, gap: int = 12,
-        highlight: int | None = None) -> str:
+        highlight: int | None = None, caption_px: float | None = None) -> str:
     """items: (image, caption) pairs, each drawn `width` px wide, pixels kept square and crisp; the row wraps
-    on a narrow screen. highlight: the index of one item to frame (the current ε in a film strip)."""
+    on a narrow screen. highlight: the index of one item to frame (the current ε in a film strip). caption_px:
+    the captions' font size (default 0.85rem; the projector's are read from the back of a room)."""
+    size = f"{caption_px:g}px" if caption_px else "0.85rem"
     cw = caption_width or width
     frame = "outline:3px solid #31333F;outline-offset:1px"
     # max-width: a wide chart shrinks to a phone's width instead of running off the screen
@@ -22,6 +24,6 @@ def row(items: list[tuple[bytes | str, str]], width: int, caption_width: int | N
              f'<img src="{data_uri(img)}" width="{width}" alt="{escape(cap)}" '
              f'style="image-rendering:pixelated;border-radius:4px;max-width:100%;height:auto;'
              f'{frame if i == highlight else ""}"/>'
-             f'<figcaption style="font-size:0.85rem;color:#555;line-height:1.2">{escape(cap)}</figcaption></figure>'
+             f'<figcaption style="font-size:{size};color:#555;line-height:1.2">{escape(cap)}</figcaption></figure>'
              for i, (img, cap) in enumerate(items)]
     return f'<div style="display:flex;flex-wrap:wrap;gap:{gap}px;align-items:flex-start">{"".join(cells)}</div>'

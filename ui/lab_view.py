@@ -15,6 +15,11 @@ from . import inline, scatter, svg
 
 Q = "query-params"  # every control is bound to the URL, so a link reopens the exact setup
 SPEEDS = {"slow": 0.7, "normal": 0.35, "fast": 0.12}  # Play: seconds per ε
+# The projector, read from the back of a room at 1920×1080: captions ≥ 28 px; charts (SVG drawn in <img>, text
+# 12 px at their own size) scaled so that their text renders ≥ 20 px; the before/after pair half the width at least.
+CAPTION_PX = 28
+CHART_SCALE = 21 / 12
+PAIR_PX = 490
 
 
 def grey_levels(eps: float) -> int:
@@ -64,7 +69,7 @@ def headline(s: Sweep, k: int, names: list[str], tau: float, adaptive: bool) -> 
                     f"{'>' if s.flagged[k] else '≤'} τ = {tau:.3f} · detector score P(adversarial) = {s.score[k]:.3f}")
 
 
-def render_images(s: Sweep, k: int, names: list[str], norm: str, size: int) -> None:
+def render_images(s: Sweep, k: int, names: list[str], norm: str, size: int, caption_px: float | None = None) -> None:
     delta, bound = s.perturbation(k, norm)
     gain = 1 / bound if bound > 0 else 1.0
     raw = np.clip(0.5 + delta, 0, 1)  # the change at its true size, mid-grey = no change
@@ -74,18 +79,20 @@ def render_images(s: Sweep, k: int, names: list[str], norm: str, size: int) -> N
                         (gray_png(raw), "the change at true size: can you see it?"),
                         (gray_png(s.x_adv[k]), f"attacked: {names[s.pred[k]]}"),
                         (gray_png(s.recon[0]), "the decoder redraws the input"),
-                        (gray_png(s.recon[k]), "the decoder redraws the attacked one")], size))
+                        (gray_png(s.recon[k]), "the decoder redraws the attacked one")], size, caption_px=caption_px))
 
 
-def film_strip(s: Sweep, k: int, names: list[str]) -> str:
+def film_strip(s: Sweep, k: int, names: list[str], present: bool = False) -> str:
     flip = s.flip()
     frames = sorted({*range(0, len(s.eps), 2), *([flip] if flip is not None else []), k})
     items = [(gray_png(s.recon[j], 3), f"{'▶ ' if j == k else ''}{'⚑ ' if j == flip else ''}{s.eps[j]:.3f}: "
               f"{names[s.pred[j]]}") for j in frames]
+    if present:
+        return inline.row(items, 110, caption_width=150, gap=8, highlight=frames.index(k), caption_px=CAPTION_PX)
     return inline.row(items, 52, caption_width=58, gap=5, highlight=frames.index(k))
 
 
-def render_film(s: Sweep, k: int, names: list[str]) -> None:
+def render_film(s: Sweep, k: int, names: list[str], present: bool = False) -> None:
     flip = s.flip()
     if s.wrong_from_start:
         where = f"; the model is wrong already at ε = 0 (it is a {names[s.y]})"
@@ -94,10 +101,10 @@ def render_film(s: Sweep, k: int, names: list[str]) -> None:
     else:
         where = f"; the prediction flips at ε = {s.eps[flip]:.3f} (⚑)"
     st.markdown("**Film strip**: the decoder's reconstruction as ε grows" + where + "; ▶ marks the current ε")
-    st.html(film_strip(s, k, names))
+    st.html(film_strip(s, k, names, present))
 
 
-def render_curves(s: Sweep, k: int, names: list[str], tau: float) -> None:
+def render_curves(s: Sweep, k: int, names: list[str], tau: float, present: bool = False) -> None:
     wrong = int(np.delete(np.arange(10), s.y)[np.delete(s.probs[-1], s.y).argmax()])  # the top wrong class at the end
     flip = s.flip()
     panels = [svg.curve_panel(s.eps, "classifier", [(s.probs[:, s.y], f"P({names[s.y]})", svg.CLEAN),
@@ -105,7 +112,7 @@ def render_curves(s: Sweep, k: int, names: list[str], tau: float) -> None:
               svg.curve_panel(s.eps, "reconstruction error", [(s.re, "RE", "#009E73")], tau,
                               float(max(s.re.max(), tau) * 1.1), k, flip),
               svg.curve_panel(s.eps, "detector", [(s.score, "P(adversarial)", "#CC79A7")], 0.5, 1.0, k, flip)]
-    st.html(inline.row([(p, "") for p in panels], 250))
+    st.html(inline.row([(p, "") for p in panels], round(250 * (CHART_SCALE if present else 1))))
 
 
 def latent_note(s: Sweep, names: list[str]) -> str:
@@ -150,15 +157,17 @@ def render_panel(facts: LabFacts, name: str, s: Sweep, k: int, norm: str, adapti
     names = CLASS_NAMES[name]
     tau = facts.tau
     headline(s, k, names, tau, adaptive)
-    if present:  # spot the difference: the pair, big
-        st.html(inline.row([(gray_png(s.x_adv[0], 10), f"before: {names[s.pred[0]]}"),
-                            (gray_png(s.x_adv[k], 10), f"after: {names[s.pred[k]]}")], 280))
-    render_images(s, k, names, norm, 180 if present else 120)
+    if present:  # spot the difference: the pair, big (half the projector's width at least)
+        st.html(inline.row([(gray_png(s.x_adv[0], 18), f"before: {names[s.pred[0]]}"),
+                            (gray_png(s.x_adv[k], 18), f"after: {names[s.pred[k]]}")], PAIR_PX, gap=32,
+                           caption_px=CAPTION_PX * 1.3))
+    render_images(s, k, names, norm, 180 if present else 120, CAPTION_PX if present else None)
     lines = [(tau, "limit", "black", True), (s.re[0], "clean", svg.CLEAN, False), (s.re[k], "attacked", svg.ADV, False)]
     st.html(inline.row([(svg.probability_bars(names, s.probs[0], s.probs[k]), ""),
-                        (svg.error_histogram(facts.re_counts, facts.re_edges, lines), "")], svg.WIDTH))
-    render_film(s, k, names)
-    render_curves(s, k, names, tau)
+                        (svg.error_histogram(facts.re_counts, facts.re_edges, lines), "")],
+                       round(svg.WIDTH * (CHART_SCALE if present else 1))))
+    render_film(s, k, names, present)
+    render_curves(s, k, names, tau, present)
     if not present:
         render_latent(facts, name, s, k)
 

@@ -41,7 +41,7 @@ def register_loadtest(sub) -> None:
 def cmd_serve(args) -> int:
     """n Streamlit replicas behind nginx with sticky sessions (vacdemo.serving.replicas)."""
     from ..serving import replicas
-    return replicas.serve(args.replicas, args.port, Path(args.work), args.host)
+    return replicas.serve(args.replicas, args.port, Path(args.work), args.host, args.public_url)
 
 
 def register_serve(sub) -> None:
@@ -49,6 +49,8 @@ def register_serve(sub) -> None:
     p.add_argument("--replicas", type=int, default=2, help="Streamlit servers (default 2)")
     p.add_argument("--port", type=int, default=8500, help="nginx's port; replicas take the next ones (default 8500)")
     p.add_argument("--host", default="127.0.0.1", help="nginx's address (0.0.0.0: reachable from the classroom)")
+    p.add_argument("--public-url", help="the address students open, for the projector's join link and QR code "
+                   "(default: $VACDEMO_PUBLIC_URL, else this machine's LAN addresses)")
     p.add_argument("--work", default="runs/serve", help="nginx config, pid and logs (default runs/serve)")
 
 

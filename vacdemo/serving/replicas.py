@@ -64,16 +64,21 @@ def nginx_conf(ports: list[int], port: int, work: Path, host: str = "127.0.0.1")
     return CONF.format(n=len(ports), user=user, work=work, servers=servers, host=host, port=port)
 
 
-def replica_env(replicas: int, secret: str) -> dict:
+def replica_env(replicas: int, secret: str, host: str = "127.0.0.1", public_url: str | None = None) -> dict:
     """Each replica gets an equal share of the cores (VACDEMO_THREADS), unless the caller set it, and the same
-    cookie secret, so that a cookie signed by one replica is valid on all."""
+    cookie secret, so that a cookie signed by one replica is valid on all. The replicas listen on loopback; the
+    page's join link reads where nginx listens (VACDEMO_LISTEN) and the address students open (VACDEMO_PUBLIC_URL)."""
     env = os.environ.copy()
+    env["VACDEMO_LISTEN"] = host
+    if public_url:
+        env["VACDEMO_PUBLIC_URL"] = public_url
     env.setdefault("VACDEMO_THREADS", str(max(1, (os.cpu_count() or 2) // replicas)))
     env["STREAMLIT_SERVER_COOKIE_SECRET"] = secret
     return env
 
 
-def start(replicas: int, port: int, work: Path, host: str = "127.0.0.1") -> list[subprocess.Popen]:
+def start(replicas: int, port: int, work: Path, host: str = "127.0.0.1",
+          public_url: str | None = None) -> list[subprocess.Popen]:
     """n replicas on the ports after `port`, then nginx on `port`; → the processes, nginx last."""
     if not 1 <= replicas <= 64:
         raise SettingsError(f"--replicas must lie in 1 … 64, got {replicas}")
@@ -87,7 +92,7 @@ def start(replicas: int, port: int, work: Path, host: str = "127.0.0.1") -> list
     procs = [subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(SERVE), "--server.port",
                                str(p), "--server.address", "127.0.0.1", "--server.headless", "true",
                                "--server.fileWatcherType", "none"],
-                              cwd=ROOT, env=replica_env(replicas, secret), stdout=(work / f"replica-{p}.log").open("w"),
+                              cwd=ROOT, env=replica_env(replicas, secret, host, public_url), stdout=(work / f"replica-{p}.log").open("w"),
                               stderr=subprocess.STDOUT) for p in ports]
     (work / "nginx.conf").write_text(nginx_conf(ports, port, work, host))
     procs.append(subprocess.Popen([NGINX if Path(NGINX).exists() else "nginx", "-p", str(work), "-c",
@@ -107,10 +112,10 @@ def stop(procs: list[subprocess.Popen]) -> None:
             p.kill()
 
 
-def serve(replicas: int, port: int, work: Path, host: str = "127.0.0.1") -> int:
+def serve(replicas: int, port: int, work: Path, host: str = "127.0.0.1", public_url: str | None = None) -> int:
     """Run until interrupted (Ctrl-C), or until a process exits."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a kill stops the replicas and nginx too (finally)
-    procs = start(replicas, port, work, host)
+    procs = start(replicas, port, work, host, public_url)
     print(f"{replicas} replica(s) on ports {port + 1}…{port + replicas}, nginx on http://{host}:{port} "
           f"(logs in {work}); Ctrl-C stops them", flush=True)
     try:
