@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 import streamlit as st
 
-from vacdemo.serving import warm
+from vacdemo.serving.lab import warm
 
 
 @asynccontextmanager
