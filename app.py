@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from ui import compare_view, controls, lab_view, projector, texts, waiting
+from ui import compare_view, controls, lab_view, projector, style, texts, waiting
 from vacdemo import CheckpointError, DetectorError
 from vacdemo.datasets import DATASETS
 from vacdemo.images import gray_png
@@ -40,9 +40,9 @@ def session_id() -> str:
 def rivals_ui(name: str) -> str:
     """The view, offering the comparison where its models are shipped."""
     try:
-        return controls.view_ui(bool(load_rivals(name)))
+        return controls.view_ui(name, bool(load_rivals(name)))
     except (CheckpointError, ValueError) as e:
-        return controls.view_ui(False, str(e))
+        return controls.view_ui(name, False, str(e))
 
 
 def compare(facts, name: str, x: np.ndarray, y: int | None, settings: dict, present: bool) -> None:
@@ -55,13 +55,13 @@ def compare(facts, name: str, x: np.ndarray, y: int | None, settings: dict, pres
     compare_view.render_compare(facts, name, x, settings, present, compared, compare_card(name))
 
 
-def timing_caption(what: str, s, settings: dict) -> None:
+def timing(what: str, s, settings: dict) -> str:
+    """How the answer was computed, for *Exact figures*: the input, the attack, the time it took and where."""
     threads = torch.get_num_threads()
     where = "GPU" if s.device.startswith("cuda") else f"CPU ({threads} thread{'s' if threads > 1 else ''})"
-    st.caption(f"{what} · PGD-{settings['steps']} at {len(s.eps)} values of ε, the slider's first; the whole "
-               f"grid took {s.seconds * 1000:.0f} ms on {where}, waiting in the queue included (attacks that "
-               "wait at the same moment run as one batch)" +
-               (" · the detector was fitted on ℓ∞ attacks" if settings["norm"] == "2" else ""))
+    return (f"{what} · PGD-{settings['steps']} at {len(s.eps)} values of ε, the slider's first; the whole grid took "
+            f"{s.seconds * 1000:.0f} ms on {where}, waiting in the queue included (attacks that wait at the same "
+            "moment run as one batch)" + (" · the detector was fitted on ℓ∞ attacks" if settings["norm"] == "2" else ""))
 
 
 def join_ui(box) -> None:
@@ -85,16 +85,16 @@ def main() -> None:
 def lab_page(present: bool, boxes: list) -> None:
     st.set_page_config(page_title="vacdemo: β-VAC under attack", page_icon="🛡️", layout="wide",
                        initial_sidebar_state="collapsed" if present else "auto")
-    st.html("<style>img {image-rendering: pixelated;} "  # never let the browser blur a pixel
-            ".st-key-canvas_undo button, .st-key-canvas_clear button {min-height: 48px}</style>")  # finger-sized
+    style.page_style()
     projector.render_presenter(present)
     st.title("β-Variational Classifiers under attack")
+    st.markdown(texts.SUBTITLE)
     configure_torch()
     if not present:
         with st.expander("What is this? How to read the page", expanded=False, icon=":material/help:"):
             st.markdown(texts.ABOUT.format(report=REPORT_URL))
             st.markdown("**Words on this page**\n" + texts.GLOSSARY)
-        st.caption("On a phone, the settings are behind **»** at the top left.")
+        style.phone_only(texts.PHONE_HINT.replace("**»**", "<b>»</b>"))
     st.sidebar.toggle("Projector mode", value=present, key="present_toggle", on_change=projector.set_present,
                       help="Big text and pictures for a class; the address and a QR code to join.")
     st.sidebar.button("Reset", icon=":material/restart_alt:", on_click=controls.reset, key="reset",
@@ -128,9 +128,7 @@ def lab_page(present: bool, boxes: list) -> None:
     if s.target is not None and s.target == s.y:
         waiting.warn_already(list(DATASETS[name].classes), s.y)
         return
-    if not present:
-        timing_caption(what, s, settings)
-    lab_view.attack_panel(facts, name, s, settings["norm"], settings["adaptive"], present)
+    lab_view.attack_panel(facts, name, s, settings["norm"], settings["adaptive"], present, timing(what, s, settings))
 
 
 if __name__ == "__main__":

@@ -44,6 +44,9 @@ def render_compare(facts: LabFacts, name: str, x: np.ndarray, settings: dict, pr
     names = CLASS_NAMES[name]
     grid, recon, re, score = compared
     top, n = float(grid.eps[-1]), len(grid.eps)
+    key = f"cmp_eps_{name}"
+    if key not in st.session_state and key not in st.query_params:  # opened from the lab: its ε, else the default
+        st.session_state[key] = st.session_state.get(f"eps_{name}_inf", float(grid.eps[n // 2]))
     eps = st.slider("ε, the attack's budget (every model)", 0.0, top, step=top / (n - 1), format="%.3f",
                     key=f"cmp_eps_{name}", bind=Q)
     k = int(round(eps / top * (n - 1)))
@@ -75,7 +78,7 @@ def render_compare(facts: LabFacts, name: str, x: np.ndarray, settings: dict, pr
         delta = c.x_adv[i] - x[0]
         pics = [(gray_png(c.x_adv[i]), f"attacked for it: {names[pred]}"),
                 (diverging_png(delta, c.eps) if c.eps > 0 else gray_png(0.5 + delta),
-                 "the change that fooled it" if pred != grid.ys[i] else "the attack's change: not enough")]
+                 "the change that fooled it" if pred != grid.ys[i] else "its change: too small to fool it")]
         if i == 0:
             pics.append((gray_png(recon[k]), "its decoder redraws it"))
         col_pics.html(inline.row(pics, size))

@@ -7,7 +7,7 @@ from vacdemo.datasets import CLASS_NAMES, DATASETS
 from vacdemo.lab.grid import eps_grid
 from vacdemo.lab.record import LabFacts
 
-from .lab_view import Q
+from .lab_view import Q, default_eps
 
 SOURCES = {"gallery": "Gallery", "draw": "Draw", "upload": "Upload"}
 NORMS = {"inf": "ℓ∞ (the paper's)", "2": "ℓ2"}
@@ -131,13 +131,23 @@ def attack_ui(name: str, y: int | None) -> dict:
                 targeted=mode == "targeted")
 
 
-def view_ui(has_rivals: bool, problem: str | None = None) -> str:
+def same_eps(name: str) -> None:
+    """Switching between the lab and the comparison keeps the ℓ∞ ε where it was."""
+    lab, cmp = f"eps_{name}_inf", f"cmp_eps_{name}"
+    if st.session_state.get("view") == "compare" and lab in st.session_state:
+        st.session_state[cmp] = st.session_state[lab]
+    elif st.session_state.get("view") == "lab" and cmp in st.session_state:
+        st.session_state[lab] = st.session_state[cmp]
+
+
+def view_ui(name: str, has_rivals: bool, problem: str | None = None) -> str:
     """The β-VAC lab, or the comparison with the shipped rivals (offered only where they are shipped)."""
     if problem:
         st.sidebar.warning(f"The comparison's models could not be loaded: {problem}")
     if not has_rivals:
         return "lab"
     return st.sidebar.radio("View", list(VIEWS), format_func=VIEWS.get, key="view", bind=Q, horizontal=True,
+                            on_change=same_eps, args=(name,),
                             help="Compare: the same input and attack on the β-VAC, a plain CNN and an "
                                  "adversarially trained CNN, side by side.")
 
@@ -145,17 +155,26 @@ def view_ui(has_rivals: bool, problem: str | None = None) -> str:
 # Every control bound to the URL, and its default: Reset sets these (bound parameters cannot simply be cleared).
 DEFAULTS = {"data": "mnist", "view": "lab", "source": "gallery", "norm": "inf", "mode": "untargeted", "steps": 40,
             "auto_alpha": True, "alpha": 0.01, "present_toggle": False}
-DEFAULT_PREFIXES = {"cls_": 0, "sample_": 1, "eps_": 0.0, "cmp_eps_": 0.0, "target_": None}
+DEFAULT_PREFIXES = {"cls_": 0, "sample_": 1, "target_": None}
+
+
+def default_of(key: str):
+    """The default of a control bound to the URL, by its key; None: not one of them."""
+    if key in DEFAULTS:
+        return DEFAULTS[key]
+    if key.startswith("eps_"):  # eps_<data set>_<norm>
+        name, norm = key.removeprefix("eps_").rsplit("_", 1)
+        return default_eps(name, norm)
+    if key.startswith("cmp_eps_"):
+        return default_eps(key.removeprefix("cmp_eps_"), "inf")
+    return next((v for p, v in DEFAULT_PREFIXES.items() if key.startswith(p)), None)
 
 
 def reset() -> None:
     """Back to the default setup: every control (and so the URL), and any Play or drawing in progress."""
     for k in list(st.session_state):
-        prefix = next((p for p in DEFAULT_PREFIXES if k.startswith(p)), None)
-        if k in DEFAULTS:
-            st.session_state[k] = DEFAULTS[k]
-        elif prefix is not None:
-            st.session_state[k] = DEFAULT_PREFIXES[prefix]
+        if k in DEFAULTS or k.startswith(("eps_", "cmp_eps_", *DEFAULT_PREFIXES)):
+            st.session_state[k] = default_of(k)
         elif k.startswith(("playing_", "restart_", "canvas_start_", "canvas_version_")):
             del st.session_state[k]
     st.query_params.pop("present", None)

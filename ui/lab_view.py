@@ -40,12 +40,17 @@ def change_words(s: Sweep, k: int, norm: str) -> str:
 
 
 def alarm_words(s: Sweep, k: int, tau: float) -> str:
+    """The detector's verdict with as many digits as it takes to tell the error from the limit ("1.957 under
+    1.962", never "1.96 under 1.96")."""
+    re, d = float(s.re[k]), 2
+    while d < 6 and f"{re:.{d}f}" == f"{tau:.{d}f}":
+        d += 1
     if s.flagged[k]:
-        return f"Alarm on: the redrawn image differs by {s.re[k]:.2f}, above the limit {tau:.2f}."
-    return f"Alarm off: the redrawn image differs by {s.re[k]:.2f}, under the limit {tau:.2f}."
+        return f"Alarm on: the redrawn image differs by {re:.{d}f}, above the limit {tau:.{d}f}."
+    return f"Alarm off: the redrawn image differs by {re:.{d}f}, under the limit {tau:.{d}f}."
 
 
-def headline(s: Sweep, k: int, names: list[str], tau: float, adaptive: bool) -> None:
+def headline(s: Sweep, k: int, names: list[str], tau: float, adaptive: bool, timing: str = "") -> None:
     """A sentence a 15-year-old reads first; the exact figures one click away."""
     before, after = s.pred[0], s.pred[k]
     sure = f"{s.probs[k, after]:.0%} sure"
@@ -67,6 +72,8 @@ def headline(s: Sweep, k: int, names: list[str], tau: float, adaptive: bool) -> 
         st.markdown(f"ε = {s.eps[k]:.4f} (ℓ{'∞' if s.norm == 'inf' else '2'}) · prediction {names[after]} · "
                     f"P = {s.probs[k, after]:.4f} · reconstruction error RE = ‖x − x̂‖₂ = {s.re[k]:.3f} "
                     f"{'>' if s.flagged[k] else '≤'} τ = {tau:.3f} · detector score P(adversarial) = {s.score[k]:.3f}")
+        if timing:
+            st.caption(timing)
 
 
 def render_images(s: Sweep, k: int, names: list[str], norm: str, size: int, caption_px: float | None = None) -> None:
@@ -152,11 +159,12 @@ def render_downloads(s: Sweep, k: int, names: list[str], name: str) -> None:
     c3.caption(note)
 
 
-def render_panel(facts: LabFacts, name: str, s: Sweep, k: int, norm: str, adaptive: bool, present: bool) -> None:
+def render_panel(facts: LabFacts, name: str, s: Sweep, k: int, norm: str, adaptive: bool, present: bool,
+                 timing: str = "") -> None:
     """The view at one ε: everything that shows the current ε is drawn here, as inline HTML/SVG."""
     names = CLASS_NAMES[name]
     tau = facts.tau
-    headline(s, k, names, tau, adaptive)
+    headline(s, k, names, tau, adaptive, "" if present else timing)
     if present:  # spot the difference: the pair, big (half the projector's width at least)
         st.html(inline.row([(gray_png(s.x_adv[0], 18), f"before: {names[s.pred[0]]}"),
                             (gray_png(s.x_adv[k], 18), f"after: {names[s.pred[k]]}")], PAIR_PX, gap=32,
@@ -198,11 +206,21 @@ def rerun_panel() -> None:
         st.rerun()
 
 
+def default_eps(name: str, norm: str) -> float:
+    """Where the page opens: the middle of the grid (the paper's middle column for ℓ∞), an ε that already fools
+    the model on most pictures, so that a newcomer sees the point at once."""
+    grid = eps_grid(name, norm)
+    return float(grid[len(grid) // 2])
+
+
 def eps_slider(where, name: str, norm: str) -> int:
     """The ε slider (bound to the URL); → the grid index it points at. The same widget in the page while the
-    grid fills in and in the panel after."""
+    grid fills in and in the panel after. Opens at default_eps unless the link or the session says otherwise."""
     grid = eps_grid(name, norm)
     top, n = float(grid[-1]), len(grid)
+    key = f"eps_{name}_{norm}"
+    if key not in st.session_state and key not in st.query_params:
+        st.session_state[key] = default_eps(name, norm)
     eps = where.slider("ε, the attack's budget", 0.0, top, step=top / (n - 1), format="%.3f", key=f"eps_{name}_{norm}",
                        bind=Q, help="ℓ∞: the most any one pixel may change (1 = black to white). ℓ2: the length of "
                                     "the whole change, all pixels together." +
@@ -211,7 +229,8 @@ def eps_slider(where, name: str, norm: str) -> int:
 
 
 @st.fragment
-def attack_panel(facts: LabFacts, name: str, s: Sweep, norm: str, adaptive: bool, present: bool) -> None:
+def attack_panel(facts: LabFacts, name: str, s: Sweep, norm: str, adaptive: bool, present: bool,
+                 timing: str = "") -> None:
     """Moving ε reruns only this: the grid is already computed, so a move only indexes it. Play moves the slider
     itself, one ε per frame, and stops on the last one."""
     names = CLASS_NAMES[name]
@@ -228,7 +247,7 @@ def attack_panel(facts: LabFacts, name: str, s: Sweep, norm: str, adaptive: bool
     k = eps_slider(c1, name, norm)
     with c2:
         delay = play_controls(key)
-    render_panel(facts, name, s, k, norm, adaptive, present)
+    render_panel(facts, name, s, k, norm, adaptive, present, timing)
     if not present:
         render_downloads(s, k, names, name)
     if playing:

@@ -41,9 +41,9 @@ def render_join(urls: list[str], warning: str | None, state_query: str) -> None:
               on_click=toggle_join, key="join_toggle")
     if hidden:
         return
-    if warning:
-        st.warning(warning, icon=":material/wifi_off:")
     if not urls:
+        st.markdown("### Join from your phone")
+        st.warning(warning or "No address to join from.", icon=":material/wifi_off:")
         return
     import segno  # only the projector view draws a QR code
     shown = urls[0] + state_query

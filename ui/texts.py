@@ -1,9 +1,17 @@
 """The page's long texts: what it is, and the words it uses. Plain words first (a 15-year-old reads them)."""
 
+SUBTITLE = ("Tiny changes a person cannot see make this AI misread a digit or a garment; a second network tries to catch "
+            "them.")
+
 ABOUT = """
-A **β-Variational Classifier** (Maggipinto, Terzi, Susto) encodes an image into a 100-number code z, and
-reads the class from z with a small network while a decoder redraws the image from the same z. The paper
-asks whether squeezing z (its capacity C) makes the classifier robust to **adversarial examples**: inputs
+**In plain words.** A neural network reads small pictures of digits (or garments). An *attacker* changes each
+pixel a tiny bit, too little for you to notice, and the network reads something else. Move the **ε** slider:
+it sets how much each pixel may change. A second part of the network redraws the picture; when the redrawing
+looks wrong, an **alarm** goes off. Does it catch the attack?
+
+**The model.** A **β-Variational Classifier** (Maggipinto, Terzi, Susto) encodes an image into a 100-number
+code z, reads the class from z with a small network, while a decoder redraws the image from the same z. The
+paper asks whether squeezing z (its capacity C) makes the classifier robust to **adversarial examples**: inputs
 changed by at most ε per pixel so that the prediction flips. Its answers, which you can check here:
 
 1. **Not robust.** Projected gradient descent (PGD: 40 small steps uphill on the classifier's loss, each
@@ -30,3 +38,5 @@ GLOSSARY = """
 - **Detector**: an alarm on the reconstruction error: it goes off above a limit τ learnt from clean and
   attacked training images (§6.1 of the paper).
 """
+
+PHONE_HINT = "On a phone, the settings are behind **»** at the top left."
