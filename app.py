@@ -109,7 +109,8 @@ def lab_page(present: bool, boxes: list) -> None:
     if present:
         boxes.append(st.container())
     view = rivals_ui(name)
-    x, y, what = controls.input_ui(facts, name, prepare)
+    x, y, what, beside = controls.input_ui(facts, name, prepare)
+    style.fold_sidebar_on_phones()
     settings = controls.attack_ui(name, y)
     if x is None:
         return
@@ -129,6 +130,8 @@ def lab_page(present: bool, boxes: list) -> None:
         waiting.warn_already(list(DATASETS[name].classes), s.y)
         return
     lab_view.attack_panel(facts, name, s, settings["norm"], settings["adaptive"], present, timing(what, s, settings))
+    if beside is not None:  # a drawing: the verdict beside the canvas too, where the student's eyes are
+        lab_view.compact_verdict(beside, s, name, settings["norm"])
 
 
 if __name__ == "__main__":

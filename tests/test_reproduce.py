@@ -194,6 +194,7 @@ def test_reproduce_end_to_end_on_tiny_settings(tmp_path, data_dir):
     assert len(re.findall(r"^\*\*.+\(§[\d.]+.*\): [a-zε ]+\.\*\* ", md, re.M)) == 7  # every claim has a verdict
     html = (out / "reproduce.html").read_text()
     assert "plotly" in html and html.count("<table>") >= 4
+    assert 'name="viewport" content="width=device-width' in html and "back to the lab" in html  # a phone reads it
     with open(out / "reproduce.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == (2 + 4) * 9  # two capacities and four λ, nine ε each
@@ -284,3 +285,9 @@ def test_readme_findings_are_the_committed_reports():
     block = BEGIN + (ROOT / "docs/reproduction.md").read_text().split(BEGIN, 1)[1].split(END, 1)[0] + END
     assert block == findings_table(study, "reports/cpu-fast/reproduce.md")
     assert (ROOT / "reports/cpu-fast/findings.md").read_text() == block + "\n"
+
+
+def test_the_apps_report_fits_a_phone_and_links_back_to_the_lab():
+    html = (ROOT / "static" / "reproduce.html").read_text()
+    assert 'name="viewport" content="width=device-width' in html
+    assert html.count('<a href="../../">← back to the lab</a>') == 2  # /app/static/reproduce.html → /

@@ -14,6 +14,12 @@ NORMS = {"inf": "ℓ∞ (the paper's)", "2": "ℓ2"}
 VIEWS = {"lab": "β-VAC lab", "compare": "Compare models"}
 
 
+def chose_source() -> None:
+    """Drawing happens in the page: on a phone, the sidebar then folds itself away (ui.style)."""
+    if st.session_state.get("source") == "draw":
+        st.session_state["fold_sidebar"] = True
+
+
 def dataset_ui() -> str:
     return st.sidebar.radio("Data set", list(DATASETS), format_func=lambda k: DATASETS[k].label, key="data", bind=Q)
 
@@ -42,12 +48,14 @@ def clear_canvas(name: str) -> None:
     redraw_canvas(name, None)
 
 
-def input_ui(facts: LabFacts, name: str, prepare) -> tuple[np.ndarray | None, int | None, str]:
-    """The 28×28 input (or None, with a message shown), its true class when known, and where it came from.
+def input_ui(facts: LabFacts, name: str, prepare) -> tuple[np.ndarray | None, int | None, str, object]:
+    """The 28×28 input (or None, with a message shown), its true class when known, where it came from, and a
+    place beside the canvas for the verdict (None unless drawing: on a phone it lands right under the finger).
     prepare(bytes, name) → (1, 28, 28) array turns a drawing or an upload into the model's input, or raises
     ValueError (vacdemo.ImageError) with what was wrong."""
     names = CLASS_NAMES[name]
-    source = st.sidebar.radio("Input", list(SOURCES), format_func=SOURCES.get, key="source", horizontal=True, bind=Q)
+    source = st.sidebar.radio("Input", list(SOURCES), format_func=SOURCES.get, key="source", horizontal=True, bind=Q,
+                              on_change=chose_source)
     if source == "gallery":
         # keys per data set: a digit's class never shows above a garment, and a link reopens the same image
         cls = st.sidebar.selectbox("Class", range(10), format_func=lambda c: names[c], key=f"cls_{name}", bind=Q)
@@ -59,7 +67,7 @@ def input_ui(facts: LabFacts, name: str, prepare) -> tuple[np.ndarray | None, in
         if not facts.right[i]:
             st.sidebar.caption(f"Samples {len(pos) - int((~facts.right[pos]).sum()) + 1}–{len(pos)} of this "
                                "class are misread by the model even without an attack.")
-        return facts.pictures[i][None], cls, f"test image #{int(facts.indices[i])} ({names[cls]}{wrong})"
+        return facts.pictures[i][None], cls, f"test image #{int(facts.indices[i])} ({names[cls]}{wrong})", None
     if source == "draw":
         from streamlit_drawable_canvas import st_canvas  # registers its component: only where a page draws
         thing = DATASETS[name].thing
@@ -77,15 +85,16 @@ def input_ui(facts: LabFacts, name: str, prepare) -> tuple[np.ndarray | None, in
                       width="stretch")
             b2.button("Clear", icon=":material/delete:", key="canvas_clear", on_click=clear_canvas, args=(name,),
                       width="stretch")
+        slot = right.container()
         right.markdown(f"**Draw a {thing}** with the mouse or a finger, large and in the middle. **Undo** takes "
                        "back the last stroke, **Clear** starts again. Each stroke re-runs the attack.")
         if not (canvas.json_data or {}).get("objects"):
             right.info(f"Draw a {thing} on the canvas.", icon=":material/draw:")
-            return None, None, "drawing"
+            return None, None, "drawing", None
         data, what = canvas.image_bytes, "your drawing"
         if data is None:  # the canvas has strokes but has not sent its picture yet
             right.info("One moment: the drawing is on its way.", icon=":material/draw:")
-            return None, None, what
+            return None, None, what, None
     else:
         up = st.sidebar.file_uploader("An image: PNG, JPEG, GIF, BMP or WebP, at most 5 MB",
                                       type=["png", "jpg", "jpeg", "gif", "bmp", "webp"],
@@ -93,13 +102,13 @@ def input_ui(facts: LabFacts, name: str, prepare) -> tuple[np.ndarray | None, in
         if up is None:
             st.info(f"Upload a picture of a {DATASETS[name].thing} in the sidebar.",
                     icon=":material/upload:")
-            return None, None, "upload"
-        data, what = up.getvalue(), "`" + up.name.replace("`", "'") + "`"  # as code: a name is not markdown
+            return None, None, "upload", None
+        data, what, slot = up.getvalue(), "`" + up.name.replace("`", "'") + "`", None  # as code: not markdown
     try:
-        return prepare(data, name), None, what
+        return prepare(data, name), None, what, slot
     except ValueError as e:  # ImageError: the picture cannot be used
         st.error(f"{what} could not be used: {e}")
-        return None, None, what
+        return None, None, what, None
 
 
 def attack_ui(name: str, y: int | None) -> dict:

@@ -76,6 +76,28 @@ def headline(s: Sweep, k: int, names: list[str], tau: float, adaptive: bool, tim
             st.caption(timing)
 
 
+def compact_verdict(where, s: Sweep, name: str, norm: str) -> None:
+    """The verdict and the attacked picture in a few lines (beside the canvas, where the student's eyes are), at
+    the slider's ε as this run drew it."""
+    names = CLASS_NAMES[name]
+    k = current_index(s, name, norm)
+    before, after = names[s.pred[0]], names[s.pred[k]]
+    alarm = "alarm on" if s.flagged[k] else "alarm off"
+    words = (f"The model reads **{before}**. At ε = {s.eps[k]:.3f} the attack makes it read **{after}** ({alarm})."
+             if after != before else f"The model reads **{before}**, and at ε = {s.eps[k]:.3f} still does.")
+    with where:
+        (st.error if after != before else st.success)(words)
+        st.html(inline.row([(gray_png(s.x_adv[0]), f"yours: {before}"), (gray_png(s.x_adv[k]), f"attacked: {after}")],
+                           110))
+
+
+def current_index(s: Sweep, name: str, norm: str) -> int:
+    """The grid index the ε slider points at (its value in the session, else where the page opens)."""
+    top, n = float(s.eps[-1]), len(s.eps)
+    eps = st.session_state.get(f"eps_{name}_{norm}", float(s.eps[n // 2]))
+    return int(round(eps / top * (n - 1)))
+
+
 def render_images(s: Sweep, k: int, names: list[str], norm: str, size: int, caption_px: float | None = None) -> None:
     delta, bound = s.perturbation(k, norm)
     gain = 1 / bound if bound > 0 else 1.0

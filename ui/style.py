@@ -29,3 +29,19 @@ def page_style() -> None:
 def phone_only(html: str) -> None:
     """A line shown on narrow screens only."""
     st.html(f'<div class="vac-phone-only">{html}</div>')
+
+
+FOLD = """<script>
+const d = window.parent.document;  // the page (this script runs in a same-origin frame of zero height)
+if (window.parent.innerWidth <= 640) {
+  const b = d.querySelector('[data-testid="stSidebarCollapseButton"] button, [data-testid="stSidebarCollapseButton"]');
+  if (b && d.querySelector('[data-testid="stSidebar"][aria-expanded="true"]')) b.click();
+}
+</script>"""
+
+
+def fold_sidebar_on_phones() -> None:
+    """After the student chose to draw: on a narrow screen the sidebar covers the canvas, so fold it away."""
+    if st.session_state.pop("fold_sidebar", False):
+        import streamlit.components.v1 as components
+        components.html(FOLD, height=0)
