@@ -8,8 +8,11 @@ import numpy as np
 import streamlit as st
 import torch
 
-from ui import compare_view, controls, lab_view, projector, style, texts, waiting
+from ui import classroom, compare_view, controls, lab_view, projector, style, texts, waiting
 from vacdemo import CheckpointError, DetectorError
+from vacdemo.classroom.classes import Classroom
+from vacdemo.classroom.send import send
+from vacdemo.classroom.store import StoreError
 from vacdemo.datasets import DATASETS
 from vacdemo.images import gray_png
 from vacdemo.lab.preprocess import preprocess_image
@@ -30,6 +33,19 @@ def prepare(data: bytes, name: str) -> np.ndarray:
 def compare_cached(name: str, x: np.ndarray, y: int | None, steps: int, alpha: float | None):
     """The comparison's grids of one input (vacdemo.serving.lab.comparison), cached for every session."""
     return comparison(name, x, y, steps, alpha)
+
+
+@st.cache_resource(show_spinner=False)
+def _store() -> Classroom:
+    return Classroom()  # SQLite under runs/classroom, or $VACDEMO_DATABASE_URL; raises StoreError (not cached)
+
+
+def store() -> Classroom | None:
+    """The class store shared by every session, or None when it cannot be reached (the lab works without it)."""
+    try:
+        return _store()
+    except StoreError:
+        return None
 
 
 def session_id() -> str:
@@ -106,8 +122,15 @@ def lab_page(present: bool, boxes: list) -> None:
     except (CheckpointError, DetectorError, ValueError) as e:
         st.error(f"The shipped model for {DATASETS[name].label} could not be loaded: {e}")
         st.stop()
+    room, student = (store() if present else None), None
     if present:
         boxes.append(st.container())
+        if classroom.class_code():
+            classroom.render_wall(room, classroom.class_code(), name, DATASETS[name].eps_max, classroom.teacher_key())
+        else:
+            classroom.start_class(room, name)
+    if not present:
+        room, student = classroom.join_box(store, session_id())
     view = rivals_ui(name)
     x, y, what, beside = controls.input_ui(facts, name, prepare)
     style.fold_sidebar_on_phones()
@@ -132,6 +155,8 @@ def lab_page(present: bool, boxes: list) -> None:
     lab_view.attack_panel(facts, name, s, settings["norm"], settings["adaptive"], present, timing(what, s, settings))
     if beside is not None:  # a drawing: the verdict beside the canvas too, where the student's eyes are
         lab_view.compact_verdict(beside, s, name, settings["norm"])
+    classroom.send_box(room, lambda: send(room, classroom.class_code(), student, name, x, y, **settings,
+                                          owner=session_id()), student)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,24 @@
+"""A student's "Send to the class": the server finds the smallest ε that fools the model with the student's own
+attack (vacdemo.serving.flip), then stores the attempt with small PNGs of the input and the attacked picture."""
+import numpy as np
+
+from ..images import gray_png
+from ..serving.flip import flip_eps
+from .classes import Classroom, Posted
+
+GOALS = {(False, False): "untargeted", (True, False): "targeted", (False, True): "evade the detector"}
+
+
+def send(room: Classroom, code: str, student: int, name: str, x: np.ndarray, y: int | None, *, norm: str,
+         steps: int, alpha: float | None, target: int | None, adaptive: bool, model: str | None = None,
+         owner: str = "send") -> tuple[Posted, float | None]:
+    """→ the post (id, rank) and the flip ε the server found (None: not fooled within the range). model: "vac" or
+    "adv"; None: the class's challenge decides (the robust challenge attacks the adversarially trained CNN)."""
+    info = room.info(code)  # an ended class fails before any attack runs
+    model = model or ("adv" if info.challenge == "robust" else "vac")
+    f = flip_eps(name, x, y, norm=norm, steps=steps, alpha=alpha, target=target, adaptive=adaptive, model=model,
+                 owner=owner)
+    posted = room.post(code, student, dataset=name, model=model, goal=GOALS[target is not None, adaptive],
+                       target=target, flip_eps=f.eps, label=f.label, after=f.after, caught=f.caught,
+                       x_png=gray_png(np.asarray(x)[0], 1), adv_png=gray_png(f.x_adv, 1))
+    return posted, f.eps
