@@ -57,9 +57,9 @@ def clean_nickname(raw: str | None) -> str | None:
     spaces collapsed; kept as text (the views escape it). None for an empty one."""
     if raw is None:
         return None
-    text = "".join(ch for ch in unicodedata.normalize("NFC", str(raw)[:1000])
-                   if unicodedata.category(ch) not in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp"))
-    text = re.sub(r"\s+", " ", text).strip()[:NICK_MAX].strip()
+    text = re.sub(r"\s+", " ", unicodedata.normalize("NFC", str(raw)[:1000]))  # tabs, newlines: one space
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp"))
+    text = re.sub(" +", " ", text).strip()[:NICK_MAX].strip()
     return text or None
 
 
