@@ -11,7 +11,7 @@ import torch
 from ui import classroom, compare_view, controls, lab_view, projector, style, texts, waiting
 from vacdemo import CheckpointError, DetectorError
 from vacdemo.classroom.classes import Classroom
-from vacdemo.classroom.send import send
+from vacdemo.serving.send import send
 from vacdemo.classroom.store import StoreError
 from vacdemo.datasets import DATASETS
 from vacdemo.images import gray_png

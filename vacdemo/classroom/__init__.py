@@ -1,2 +1,3 @@
-"""A class plays together: classes with a code and a teacher key, students' attempts stored (SQLite or PostgreSQL
-through SQLAlchemy), the smallest ε that fools the model found by the server, the wall's figures, challenges."""
+"""A class plays together: classes with a code and a teacher key, students' attempts kept in a store (SQLite or
+PostgreSQL through SQLAlchemy), rankings, the wall's figures. No model here: the server computes each attempt's
+figures (vacdemo.serving.send) and records them through this package."""

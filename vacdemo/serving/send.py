@@ -2,9 +2,9 @@
 attack (vacdemo.serving.flip), then stores the attempt with small PNGs of the input and the attacked picture."""
 import numpy as np
 
+from ..classroom.classes import Classroom, Posted
 from ..images import gray_png
-from ..serving.flip import flip_eps
-from .classes import Classroom, Posted
+from .flip import flip_eps
 
 GOALS = {(False, False): "untargeted", (True, False): "targeted", (False, True): "evade the detector"}
 
