@@ -112,23 +112,23 @@ def render_wall(room: Classroom | None, code: str, name: str, top: float, teache
         st.markdown(f"## Class **{code}** · {CHALLENGES[w.info.challenge]}")
         caught = "–" if w.caught is None else f"{w.caught:.0%}"
         hardest = "–" if w.hardest is None else names[w.hardest]
-        st.markdown(f"**{w.info.students}** joined · **{w.info.attempts}** attempts · **{w.fooled}** fooled the "
+        st.markdown(f"**{w.info.students}** joined · **{w.shown}** attempts · **{w.fooled}** fooled the "
                     f"model · the detector caught **{caught}** · hardest to fool: **{md_text(hardest)}**")
         left, right = st.columns([3, 2])
         left.html(tiles_html(w, names, 84))
         with right:
             st.html(inline.row([(histogram_svg(w.flip_eps, top), "")], 560))
             st.markdown("#### Ranking\n" + ranking_md(w))
+        if teacher:  # inside the live part: the attempts to hide are the wall's own, as they arrive
+            teacher_controls(room, code, teacher)
     live()
-    if teacher:
-        teacher_controls(room, code, teacher)
 
 
 def teacher_controls(room: Classroom | None, code: str, key: str) -> None:
     """With the key only: the challenge, hiding, clearing, ending, the download."""
     if room is None or not room.is_teacher(code, key):
         return
-    with st.expander("Teacher's controls", icon=":material/admin_panel_settings:"):
+    with st.expander("Controls for the teacher", icon=":material/admin_panel_settings:"):
         info = room.info(code)
         c1, c2 = st.columns(2)
         challenge = c1.selectbox("Challenge", list(CHALLENGES), index=list(CHALLENGES).index(info.challenge),
@@ -147,16 +147,17 @@ def teacher_controls(room: Classroom | None, code: str, key: str) -> None:
             b1, b2 = st.columns(2)
             if b1.button("Show it again" if row["hidden"] else "Hide it", key="class_hide_attempt"):
                 room.hide_attempt(code, key, pick, not row["hidden"])
-                st.rerun()
+                st.rerun(scope="fragment")
             if b2.button("Hide this nickname", key="class_hide_name"):
                 room.hide_name(code, key, row["student"])
-                st.rerun()
+                st.rerun(scope="fragment")
         b1, b2, b3 = st.columns(3)
-        b1.download_button("Download the attempts (ZIP)", room.export(code, key), f"class-{code}.zip",
-                           "application/zip", icon=":material/download:", key="class_download")
+        b1.download_button("Download the attempts (ZIP)", lambda: room.export(code, key), f"class-{code}.zip",
+                           "application/zip", icon=":material/download:", key="class_download",
+                           on_click="ignore")  # built when clicked, not at every refresh
         if b2.button("Clear the wall", icon=":material/delete_sweep:", key="class_clear"):
             room.clear(code, key)
-            st.rerun()
+            st.rerun(scope="fragment")
         if b3.button("End the class", icon=":material/stop_circle:", key="class_end", type="primary",
                      help="Deletes the class and everything its students posted"):
             room.end(code, key)

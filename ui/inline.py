@@ -24,6 +24,7 @@ def row(items: list[tuple[bytes | str, str]], width: int, caption_width: int | N
              f'<img src="{data_uri(img)}" width="{width}" alt="{escape(cap)}" '
              f'style="image-rendering:pixelated;border-radius:4px;max-width:100%;height:auto;'
              f'{frame if i == highlight else ""}"/>'
-             f'<figcaption style="font-size:{size};color:#555;line-height:1.2">{escape(cap)}</figcaption></figure>'
+             + (f'<figcaption style="font-size:{size};color:#555;line-height:1.2">{escape(cap)}</figcaption>'
+                if cap else '') + '</figure>'
              for i, (img, cap) in enumerate(items)]
     return f'<div style="display:flex;flex-wrap:wrap;gap:{gap}px;align-items:flex-start">{"".join(cells)}</div>'

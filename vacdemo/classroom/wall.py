@@ -9,6 +9,7 @@ from .classes import ClassInfo, Classroom
 @dataclass(frozen=True)
 class Wall:
     info: ClassInfo
+    shown: int  # attempts on the wall (hidden ones not counted)
     latest: list[dict]  # the newest attempts (id, shown_name, x_png, adv_png, label, after, caught, flip_eps, …)
     flip_eps: np.ndarray  # every shown attempt's flip ε (the fooled ones)
     fooled: int  # attempts that fooled the model
@@ -27,7 +28,7 @@ def wall(room: Classroom, code: str, latest: int = 8) -> Wall:
     for r in rows:
         by_class.setdefault(int(r["label"]), []).append(np.inf if r["flip_eps"] is None else float(r["flip_eps"]))
     hardest = max(by_class, key=lambda c: (float(np.median(by_class[c])), len(by_class[c]))) if by_class else None
-    return Wall(info, rows[:latest], flips, len(fooled), caught, hardest, room.ranking(code))
+    return Wall(info, len(rows), rows[:latest], flips, len(fooled), caught, hardest, room.ranking(code))
 
 
 def ordinal(n: int) -> str:
