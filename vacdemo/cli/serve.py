@@ -18,7 +18,12 @@ def cmd_loadtest(args) -> int:
             rows.append(row)
             for e in row["errors"][:10]:
                 print("  error:", e)
-    print("\n" + loadtest.table(rows))
+    plain, together = [r for r in rows if r["mode"] != "class"], [r for r in rows if r["mode"] == "class"]
+    if plain:
+        print("\n" + loadtest.table(plain))
+    if together:
+        from ..serving import classload
+        print("\n" + classload.table(together))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 1 if any(r["errors"] for r in rows) else 0
@@ -28,8 +33,9 @@ def register_loadtest(sub) -> None:
     p = command(sub, "loadtest", "N students at once over the app's websocket: time to the verdict, CPU, memory",
                 cmd_loadtest)
     p.add_argument("--users", type=int, nargs="+", default=[1, 10, 30], help="students per run (default 1 10 30)")
-    p.add_argument("--mode", nargs="+", choices=["steady", "burst"], default=["steady", "burst"],
-                   help="steady: each student a new input every ~--period s; burst: all at the same moment")
+    p.add_argument("--mode", nargs="+", choices=["steady", "burst", "class"], default=["steady", "burst"],
+                   help="steady: each student a new input every ~--period s; burst: all at the same moment; class: a "
+                        "class playing together (a projector's wall, each student a new input, then Send to the class)")
     p.add_argument("--inputs", type=int, default=2, help="new images per student after opening the page (default 2)")
     p.add_argument("--period", type=float, default=5.0, help="steady: seconds between a student's inputs (default 5)")
     p.add_argument("--url", help="drive this server (e.g. nginx in front of replicas) instead of starting one")

@@ -264,8 +264,8 @@ def loadtest(users: int, mode: str, inputs: int = 2, period: float = 5.0, url: s
     """One load test; → its table row. Starts (and stops) a server unless url is given."""
     if not 1 <= users <= MAX_USERS:
         raise SettingsError(f"--users must lie in 1 … {MAX_USERS}, got {users}")
-    if mode not in ("steady", "burst"):
-        raise SettingsError(f"--mode must be steady or burst, not {mode!r}")
+    if mode not in ("steady", "burst", "class"):
+        raise SettingsError(f"--mode must be steady, burst or class, not {mode!r}")
     if not 1 <= inputs <= 9:
         raise SettingsError(f"--inputs must lie in 1 … 9 (new images per student), got {inputs}")
     server = None
@@ -277,6 +277,11 @@ def loadtest(users: int, mode: str, inputs: int = 2, period: float = 5.0, url: s
         wait_healthy(url, proc=server)
         usage = Usage(server.pid if server else None)
         start = time.perf_counter()
+        if mode == "class":  # a class playing together (vacdemo.serving.classload)
+            from . import classload
+            result = asyncio.run(asyncio.wait_for(classload.drive(url, users, timeout), MAX_SECONDS))
+            return {**classload.row(users, result, time.perf_counter() - start, usage.cores(), usage.peak_mb()),
+                    "mode": "class"}
         students = asyncio.run(asyncio.wait_for(drive(url, users, mode, inputs, period, timeout), MAX_SECONDS))
         wall = time.perf_counter() - start
         cores, peak = usage.cores(), usage.peak_mb()
