@@ -1,11 +1,12 @@
 # Two commands on a fresh machine: `make demo` runs the app, `make test` runs the tests.
+# For everyday work, `make check`: the import contracts and the fast tier of the tests (a few minutes).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # The tests read MNIST/Fashion-MNIST from here unless VACDEMO_DATA says otherwise.
 export VACDEMO_DATA ?= $(abspath ../shared/data)
 
-.PHONY: demo serve test clean chromium nginx cxx
+.PHONY: demo serve check test clean chromium nginx cxx
 REPLICAS ?= 2
 PORT ?= 8500
 HOST ?= 127.0.0.1
@@ -39,8 +40,16 @@ chromium:
 cxx:
 	@bash scripts/ensure-cxx.sh
 
+# The fast tier: the layer contracts (.importlinter), then the tests not marked slow (pytest.ini). No browser,
+# nginx or compiler needed: the tests that use them are all slow.
+check: $(VENV)/.test
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) -m pytest -m "not slow"
+
+# Everything, both tiers (what CI runs: .ci/run): the layer contracts, then the whole suite.
 test: $(VENV)/.test chromium nginx cxx
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .import_linter_cache

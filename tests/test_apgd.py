@@ -32,6 +32,7 @@ def test_checkpoints_follow_the_paper():
     assert all(b - a >= 6 for a, b in zip(marks, marks[1:]))  # the gap shrinks by 3 % a time, never below 6 %
 
 
+@pytest.mark.slow  # APGD-50, ours and torchattacks'
 def test_apgd_agrees_with_torchattacks(model, batch):
     x, y = batch
     ours = apgd(model, x, y, eps=EPS, steps=50, restarts=1, loss="ce")

@@ -3,7 +3,6 @@ import pytest
 import torch
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-from vacdemo import load_pretrained
 from vacdemo.lab.atlas import build_atlas, load_atlas
 from vacdemo.models.checkpoint import PRETRAINED
 from vacdemo.data import load_split
@@ -12,8 +11,8 @@ from vacdemo.models.vac import reconstruction_error
 
 
 @pytest.mark.parametrize("name", ["mnist", "fmnist"])
-def test_gallery_images_are_the_test_images_they_name_and_mostly_classified_right(name, data_dir):
-    g, model = load_gallery(PRETRAINED / name), load_pretrained(name)
+def test_gallery_images_are_the_test_images_they_name_and_mostly_classified_right(name, data_dir, pretrained):
+    g, model = load_gallery(PRETRAINED / name), pretrained[name]
     test = load_split(name, False, data_dir)
     assert sorted(g.labels.unique().tolist()) == list(range(10)) and len(g) >= 50
     assert torch.equal(g.images, test.images[g.indices]) and torch.equal(g.labels, test.labels[g.indices])
@@ -24,8 +23,8 @@ def test_gallery_images_are_the_test_images_they_name_and_mostly_classified_righ
 
 
 @pytest.mark.parametrize("name", ["mnist", "fmnist"])
-def test_shipped_atlas_matches_its_model(name, data_dir):
-    a, model = load_atlas(PRETRAINED / name), load_pretrained(name)
+def test_shipped_atlas_matches_its_model(name, data_dir, pretrained):
+    a, model = load_atlas(PRETRAINED / name), pretrained[name]
     x, y = load_split(name, False, data_dir).batch(slice(0, 100))
     with torch.no_grad():
         mu = model.encode(x)[0]
@@ -34,8 +33,8 @@ def test_shipped_atlas_matches_its_model(name, data_dir):
     assert torch.equal(a.labels[:100], y)
 
 
-def test_atlas_projection_is_sklearns_lda_transform(data_dir):
-    model, test = load_pretrained("mnist"), load_split("mnist", False, data_dir)
+def test_atlas_projection_is_sklearns_lda_transform(data_dir, model):
+    test = load_split("mnist", False, data_dir)
     a = build_atlas(model, test, n=600, batch_size=200)
     with torch.no_grad():
         mu = model.encode(test.batch(slice(0, 600))[0])[0].double().numpy()

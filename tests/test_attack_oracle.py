@@ -3,20 +3,8 @@ import pytest
 import torch
 import torchattacks
 
-from vacdemo import load_pretrained
 from vacdemo.attacks.pgd import pgd
-from vacdemo.data import load_split
 from vacdemo.models.vac import Classify
-
-
-@pytest.fixture(scope="module")
-def model():
-    return load_pretrained("mnist")
-
-
-@pytest.fixture(scope="module")
-def test_batch(data_dir):
-    return load_split("mnist", False, data_dir).batch(slice(0, 100))
 
 
 @pytest.mark.parametrize("eps", [0.075, 0.15, 0.3])

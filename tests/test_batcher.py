@@ -2,10 +2,12 @@
 shared rows run once, unwanted rows never run, a full queue says so, a failing batch fails only its rows."""
 import threading
 import time
+import types
 
 import pytest
 
-from vacdemo.batcher import FILL, FIRST, Batcher, Busy
+from vacdemo.serving import batcher
+from vacdemo.serving.batcher import FILL, FIRST, Batcher, Busy
 
 
 class Recorder:
@@ -118,13 +120,28 @@ def test_a_failing_batch_fails_its_rows_and_the_worker_goes_on():
     assert q.submit("b", ("bad",), rows("img1", [1]))[0] is not bad  # a failure is not kept: asking again retries
 
 
-def test_rows_forgotten_while_a_batch_gathers_leave_the_worker_running():
+def test_rows_forgotten_while_a_batch_gathers_leave_the_worker_running(monkeypatch):
+    gathering, release = threading.Event(), threading.Event()
+
+    def gather(seconds):  # the worker's first gathering waits until the test has forgotten its row
+        if not gathering.is_set():
+            gathering.set()
+            release.wait(5)
+        time.sleep(seconds)
+    monkeypatch.setattr(batcher, "time", types.SimpleNamespace(sleep=gather))
     run = Recorder()
-    q = Batcher(run, gather_s=0.1)
-    q.submit("a", ("g",), rows("img1", [1]))
-    q.forget("a")  # before the worker takes it
-    assert q.submit("b", ("g",), rows("img2", [1]))[0].result(5) == 10
-    assert [b[1] for b in run.batches] == [[1]]
+    q = Batcher(run, gather_s=0.01)
+    old = q.submit("a", ("g",), rows("img1", [1]))[0]
+    worker = q._worker
+    assert gathering.wait(5)  # the worker saw img1's row and gathers a batch around it
+    q.forget("a")
+    assert old.cancelled()  # nobody else wanted the row: dropped, its future cancelled
+    release.set()  # the gathering ends on an empty queue
+    time.sleep(0.3)
+    assert worker.is_alive() and q.batches == [] and run.batches == []  # nothing ran, and the worker goes on
+    assert q.submit("b", ("g",), rows("img2", [2]))[0].result(5) == 20
+    assert q._worker is worker  # the same worker ran the next row (submit did not have to start a new one)
+    assert [b[1] for b in run.batches] == [[2]]  # img2's row alone: img1's never ran
 
 
 def test_a_failing_row_fails_alone_and_its_batch_mates_get_their_results():

@@ -1,60 +1,45 @@
 """The app in a real browser: Debian's Chromium, driven by Playwright, against `streamlit run serve.py` (what `make demo` runs).
 
 Picks a sample, moves ε, draws a digit; switches the data set and reopens its link; plays ε to the end; the
-projector mode and Reset; a phone's width with touch, Undo and Clear. Saves screenshots to docs/
-and prints the two latencies the app issue asks for (not asserted: machines are noisy).
+projector mode and Reset; a phone's width with touch, Undo and Clear. Prints the latencies the app issue asks for
+(not asserted: machines are noisy).
+
+Screenshots: written to a temporary folder, unless VACDEMO_SCREENSHOTS names one (relative to the repository root
+unless absolute): `VACDEMO_SCREENSHOTS=docs .venv/bin/python -m pytest tests/test_browser.py` refreshes the
+README's docs/screenshot-*.png. A plain test run never rewrites the tracked images.
 """
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from conftest import ROOT
+from conftest import ARGS, CHROMIUM, ROOT  # noqa: F401  ARGS, CHROMIUM: read from here by other browser tests
 
-CHROMIUM = os.environ.get("VACDEMO_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-DOCS = ROOT / "docs"
+pytestmark = pytest.mark.slow  # a browser and a served app (the browser and server fixtures: conftest.py)
+
 WAIT = 90_000  # ms: a cold grid on a busy 2-core machine
 
 
 @pytest.fixture(scope="module")
-def server():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port",
-                             str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            raise RuntimeError("streamlit did not start within 60 s")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+def shots(tmp_path_factory) -> Path:
+    """Where the screenshots go: $VACDEMO_SCREENSHOTS if set (e.g. docs), else a temporary folder."""
+    asked = os.environ.get("VACDEMO_SCREENSHOTS")
+    if not asked:
+        return tmp_path_factory.mktemp("screenshots")
+    folder = ROOT / asked  # an absolute path stays as it is
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
-@pytest.fixture(scope="module")
-def browser():
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
+@pytest.fixture
+def desktop(browser):
+    """A new page at a desktop's size, closed after the test."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    yield page
+    page.close()
 
 
 def headline(page: Page) -> str:
@@ -93,9 +78,24 @@ SEVEN = [[(60, 50), (190, 50), (110, 210)]]
 EPS_SLIDER = '[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]'
 
 
-def test_desktop_pick_sample_move_eps_and_draw(server, browser, capsys):
-    DOCS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+SAMPLE_SLIDER = '[data-testid="stSidebar"] [data-testid="stSlider"] input[type="range"]'
+
+
+def next_sample(page: Page) -> tuple[float, str]:
+    """From the page's default gallery sample to the next one (a new input → a new ε-grid): the seconds until
+    the browser shows the new grid's caption, and that caption (it says how long the server took)."""
+    sample = page.locator(SAMPLE_SLIDER).first
+    before = grid_caption(page)
+    sample.focus()
+    page.keyboard.press("ArrowRight")
+    t = time.perf_counter()
+    page.wait_for_function("b => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
+                           ".some(e => e.innerText.includes('PGD-40') && e.innerText !== b)", arg=before, timeout=WAIT)
+    return time.perf_counter() - t, grid_caption(page)
+
+
+def test_desktop_first_visitor_gets_the_verdict_at_the_links_eps(server, desktop, capsys):
+    page = desktop
     t = time.perf_counter()
     page.goto(server + "/?eps_mnist_inf=0.075")  # the first visitor (serve.py warmed the server), at an ε > 0
     wait_headline(page, "(ε = 0.075)")
@@ -103,18 +103,25 @@ def test_desktop_pick_sample_move_eps_and_draw(server, browser, capsys):
     page.locator(EPS_SLIDER).first.wait_for(timeout=WAIT)
     page.goto(server)
     wait_headline(page, "No change yet (ε = 0)")
+    with capsys.disabled():
+        print(f"\n[browser] first visitor, page with its verdict at ε = 0.075: {first_s * 1000:.0f} ms")
 
-    # a new input: the next gallery sample → a new ε-grid
-    sample = page.locator('[data-testid="stSidebar"] [data-testid="stSlider"] input[type="range"]').first
-    before = grid_caption(page)
-    sample.focus()
-    page.keyboard.press("ArrowRight")
-    t = time.perf_counter()
-    page.wait_for_function("b => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
-                           ".some(e => e.innerText.includes('PGD-40') && e.innerText !== b)", arg=before, timeout=WAIT)
-    grid_s = time.perf_counter() - t
-    server_ms = grid_caption(page)
 
+def test_desktop_next_sample_shows_its_new_grid(server, desktop, capsys):
+    page = desktop
+    page.goto(server)
+    wait_headline(page, "No change yet (ε = 0)")
+    grid_s, server_ms = next_sample(page)
+    with capsys.disabled():
+        print(f"\n[browser] new input → its whole ε-grid shown: {grid_s * 1000:.0f} ms in the browser "
+              f"({server_ms.split(': ')[-1]}; the verdict first: python -m vacdemo loadtest)")
+
+
+def test_desktop_max_eps_flips_the_prediction_and_slider_moves_rerender(server, desktop, shots, capsys):
+    page = desktop
+    page.goto(server)
+    wait_headline(page, "No change yet (ε = 0)")
+    next_sample(page)
     # ε to the maximum: the prediction flips
     eps = page.locator(EPS_SLIDER).first
     eps.focus()
@@ -129,10 +136,14 @@ def test_desktop_pick_sample_move_eps_and_draw(server, browser, capsys):
     assert 6 + 2 + 11 + 4 <= page.locator('img[src^="data:image/"]').count() <= 6 + 2 + 13 + 4
     page.set_viewport_size({"width": 1280, "height": 2300})
     time.sleep(1)
-    page.screenshot(path=str(DOCS / "screenshot-gallery.png"))
+    page.screenshot(path=str(shots / "screenshot-gallery.png"))
+    with capsys.disabled():
+        print(f"\n[browser] slider move → re-rendered: median {statistics.median(moves) * 1000:.0f} ms "
+              f"(min {min(moves) * 1000:.0f}, max {max(moves) * 1000:.0f}, {len(moves)} moves)")
 
-    # drawing: a 7 on the canvas becomes the input
-    page.set_viewport_size({"width": 1280, "height": 900})
+
+def test_desktop_a_drawn_seven_is_the_input_and_undo_takes_back_a_stroke(server, desktop, shots):
+    page = desktop
     page.goto(server + "/?source=Draw")
     draw(page, SEVEN)
     wait_headline(page, "No change yet (ε = 0)")
@@ -150,14 +161,7 @@ def test_desktop_pick_sample_move_eps_and_draw(server, browser, capsys):
     assert "the model says 7," in headline(page)
     page.set_viewport_size({"width": 1280, "height": 1200})
     time.sleep(1)
-    page.screenshot(path=str(DOCS / "screenshot-draw.png"))
-    page.close()
-    with capsys.disabled():
-        print(f"\n[browser] first visitor, page with its verdict at ε = 0.075: {first_s * 1000:.0f} ms"
-              f"\n[browser] new input → its whole ε-grid shown: {grid_s * 1000:.0f} ms in the browser "
-              f"({server_ms.split(': ')[-1]}; the verdict first: python -m vacdemo loadtest)"
-              f"\n[browser] slider move → re-rendered: median {statistics.median(moves) * 1000:.0f} ms "
-              f"(min {min(moves) * 1000:.0f}, max {max(moves) * 1000:.0f}, {len(moves)} moves)")
+    page.screenshot(path=str(shots / "screenshot-draw.png"))
 
 
 def test_switching_the_data_set_keeps_labels_and_links_right(server, browser):
@@ -197,7 +201,7 @@ def test_play_ends_on_the_last_frame_with_the_slider_there(server, browser):
     page.close()
 
 
-def test_projector_mode_and_reset(server, browser):
+def test_projector_mode_and_reset(server, browser, shots):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(server + "/?present=1&eps_mnist_inf=0.15")
     wait_headline(page, "(ε = 0.150)")
@@ -208,7 +212,7 @@ def test_projector_mode_and_reset(server, browser):
     assert qr["width"] >= 150  # the QR code of the address
     page.set_viewport_size({"width": 1280, "height": 1500})
     time.sleep(1)
-    page.screenshot(path=str(DOCS / "screenshot-projector.png"))
+    page.screenshot(path=str(shots / "screenshot-projector.png"))
     page.locator('[data-testid="stExpandSidebarButton"]').first.click()
     page.locator(".st-key-reset button").first.click()
     wait_headline(page, "No change yet (ε = 0)")
@@ -225,7 +229,7 @@ def swipe(cdp, pts) -> None:
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
-def test_phone_width_touch_draws_instead_of_scrolling(server, browser):
+def test_phone_width_touch_draws_instead_of_scrolling(server, browser, shots):
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = ctx.new_page()
     page.goto(server + "/?source=Draw")
@@ -246,7 +250,7 @@ def test_phone_width_touch_draws_instead_of_scrolling(server, browser):
     wait_headline(page, "No change yet (ε = 0)")  # the swipe drew a stroke, which became the input
     assert page.evaluate(scroll) == top  # and the page did not scroll under the finger
     time.sleep(1)
-    page.screenshot(path=str(DOCS / "screenshot-phone.png"))
+    page.screenshot(path=str(shots / "screenshot-phone.png"))
     page.locator("button", has_text="Undo").first.tap()  # the only stroke taken back: an empty canvas again
     page.get_by_text("Draw a digit on the canvas.").wait_for(timeout=WAIT)
     swipe(cdp, pts)  # draw again, then Clear
@@ -256,7 +260,7 @@ def test_phone_width_touch_draws_instead_of_scrolling(server, browser):
     ctx.close()
 
 
-def test_compare_models_side_by_side(server, browser):
+def test_compare_models_side_by_side(server, browser, shots):
     """The shipped MNIST rivals (pretrained/mnist-cnn, mnist-adv): the same digit on three models, one URL."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(server + "/?view=Compare+models&cmp_eps_mnist=0.15")
@@ -268,5 +272,5 @@ def test_compare_models_side_by_side(server, browser):
     assert "view=Compare" in page.url
     page.set_viewport_size({"width": 1280, "height": 2000})
     time.sleep(1)
-    page.screenshot(path=str(DOCS / "screenshot-compare.png"))
+    page.screenshot(path=str(shots / "screenshot-compare.png"))
     page.close()

@@ -2,6 +2,7 @@
 import re
 import shutil
 
+import pytest
 import torch
 
 from vacdemo.attacks.pgd import pgd
@@ -22,6 +23,7 @@ def test_fill_replaces_only_between_the_markers():
     assert fill("# Card\n", ["t\n"]).count(BEGIN) == 1  # no markers yet: appended
 
 
+@pytest.mark.slow  # the card command: the whole test set, PGD-40 at every ε, then again here
 def test_card_measures_a_checkpoint_and_writes_its_table(tmp_path, data_dir, capsys):
     shutil.copytree(PRETRAINED / "mnist", tmp_path / "mnist")
     (tmp_path / "README.md").write_text(f"# Card\n\nhow they were made\n\n{BEGIN}\n{END}\n")

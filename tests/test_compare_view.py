@@ -47,6 +47,7 @@ def test_the_comparison_attacks_each_model_and_shows_transfer(rivals):
     assert not at.exception and sum("No attack yet" in i.value for i in at.info) == 3
 
 
+@pytest.mark.slow  # trains nothing, but measures three models on the test set (~90 s)
 def test_the_card_measures_the_comparison_and_the_page_charts_it(rivals, tmp_path, monkeypatch, data_dir):
     from vacdemo.data import load_split
     from vacdemo.study.rivals import comparison_section

@@ -3,17 +3,11 @@ import json
 import pytest
 import torch
 
-from vacdemo import load_pretrained
 from vacdemo.attacks.adaptive import adaptive_pgd
 from vacdemo.data import Split, load_split
 from vacdemo.models.detector import Detector, DetectorError, detection_metrics, fit_detector
 from vacdemo.attacks.evaluate import attack_table, fit_on_training
 from vacdemo.models.vac import reconstruction_error
-
-
-@pytest.fixture(scope="module")
-def model():
-    return load_pretrained("mnist")
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +40,8 @@ def test_detector_separates_clean_from_attacked_real_data(model, fitted, data_di
     assert at3["robust_accuracy"] < at0["robust_accuracy"]
 
 
-def test_score_is_a_probability_per_input(model, fitted, data_dir):
-    x, _ = load_split("mnist", False, data_dir).batch(slice(0, 8))
+def test_score_is_a_probability_per_input(model, fitted, test_batch):
+    x = test_batch[0][:8]
     p = fitted.score(model, x)
     assert p.shape == (8,) and torch.all((p >= 0) & (p <= 1))
     torch.testing.assert_close(p, torch.sigmoid(fitted.coef * reconstruction_error(model, x) + fitted.intercept))
@@ -68,8 +62,8 @@ def test_save_load_round_trip_and_bad_files(fitted, tmp_path):
         Detector.load(tmp_path / "none.json")
 
 
-def test_adaptive_attack_successes_are_misclassified_and_undetected(model, fitted, data_dir):
-    x, y = load_split("mnist", False, data_dir).batch(slice(0, 50))
+def test_adaptive_attack_successes_are_misclassified_and_undetected(model, fitted, test_batch):
+    x, y = test_batch[0][:50], test_batch[1][:50]
     x_adv, evaded = adaptive_pgd(model, x, y, fitted, eps=0.3, steps=20)
     assert (x_adv - x).abs().amax() <= 0.3 + 1e-6 and x_adv.min() >= 0 and x_adv.max() <= 1
     with torch.no_grad():

@@ -11,6 +11,7 @@ from vacdemo.data import load_split
 from vacdemo.paper import TABLE_EPS
 
 
+@pytest.mark.slow  # PGD-40 on 200 images twice per ε
 @pytest.mark.parametrize("eps", TABLE_EPS["mnist"])
 def test_fast_path_robust_accuracy_within_half_a_point_of_fp32(eps, data_dir):
     model = load_pretrained("mnist")
@@ -21,6 +22,7 @@ def test_fast_path_robust_accuracy_within_half_a_point_of_fp32(eps, data_dir):
         assert plain > 0.95  # the clean images are mostly right: the comparison is not vacuous
 
 
+@pytest.mark.slow  # the whole bench, torch.compile's levers included (needs g++: make cxx)
 def test_bench_prints_one_table_with_torchattacks_beside_ours(data_dir, tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert main(["bench", "--device", "cpu", "--repeats", "1", "--n", "10", "--batch", "8", "--presets", "fast",

@@ -8,8 +8,8 @@ from vacdemo.models.fold import attack_view, fold_batchnorm
 
 
 @pytest.mark.parametrize("name", ["mnist", "fmnist"])
-def test_folded_model_computes_the_same_function(name, data_dir):
-    model = load_pretrained(name)
+def test_folded_model_computes_the_same_function(name, data_dir, pretrained):
+    model = pretrained[name]
     folded = fold_batchnorm(model)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())  # the original keeps its own
@@ -21,7 +21,7 @@ def test_folded_model_computes_the_same_function(name, data_dir):
 
 
 def test_attack_view_is_cached_until_the_weights_change():
-    model = load_pretrained("mnist")
+    model = load_pretrained("mnist")  # its own: the test writes to its weights
     view = attack_view(model)
     assert attack_view(model) is view
     with torch.no_grad():

@@ -8,6 +8,8 @@ from vacdemo.perf import levers
 from vacdemo.models.checkpoint import PRETRAINED
 from vacdemo.lab.gallery import load_gallery
 
+pytestmark = pytest.mark.slow  # ONNX export and torch.compile (needs g++: make cxx)
+
 STEPS = 5
 
 

@@ -1,19 +1,14 @@
 """The load test drives real sessions over the websocket: a few students at once get their verdicts with no
 error and no cross-talk, and the cross-talk check does catch a page that shows someone else's image."""
-import socket
+import pytest
 
 from vacdemo.serving import loadtest
 from vacdemo.serving.loadtest import Page, Student, check_image
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_a_small_burst_gets_every_verdict_with_no_error(tmp_path):
-    row = loadtest.loadtest(4, "burst", inputs=1, port=free_port(), log=tmp_path / "server.log")
+@pytest.mark.slow  # starts the app's server
+def test_a_small_burst_gets_every_verdict_with_no_error(tmp_path, free_port):
+    row = loadtest.loadtest(4, "burst", inputs=1, port=free_port, log=tmp_path / "server.log")
     assert row["errors"] == [] and row["inputs"] == 4
     # each input's verdict comes within the run that ends with its whole grid: so every quantile is earlier
     assert 0 < row["verdict_p50"] <= row["grid_p50"] and row["verdict_p95"] <= row["grid_p95"]

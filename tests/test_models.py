@@ -56,6 +56,7 @@ def small(data_dir):
                                                                               test_split.labels[:300])
 
 
+@pytest.mark.slow  # two models trained, one adversarially
 def test_adversarial_training_resists_pgd_where_standard_training_does_not(small, tmp_path):
     train_split, test_split = small
     x, y = test_split.batch(slice(0, 300))

@@ -2,11 +2,14 @@
 local process pool measures. Ray is a test requirement (requirements-ray.txt): this test cannot be skipped."""
 import json
 
+import pytest
 import ray  # noqa: F401  (installed by make test: a missing Ray fails here, loudly)
 import torch
 from safetensors.torch import load_file
 
 from vacdemo.cli import main
+
+pytestmark = pytest.mark.slow  # a local Ray instance and two trainings
 
 
 def test_ray_backend_measures_what_the_local_backend_measures(tmp_path, data_dir):

@@ -1,33 +1,15 @@
 """Two replicas behind nginx: the config starts, one browser's requests stay on one replica (the route cookie),
 different browsers spread over both, and sessions through the proxy get their pages and verdicts."""
 import secrets
-import socket
 import time
 import urllib.request
 
 import pytest
 
+from conftest import free_ports
 from vacdemo.serving import loadtest, replicas
 
-
-def free_ports(n: int) -> int:
-    """A port p with p … p + n − 1 free."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            p = s.getsockname()[1]
-        if p + n < 65535 and all(_free(p + i) for i in range(n)):
-            return p
-    raise RuntimeError("no free ports")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
+pytestmark = pytest.mark.slow  # nginx in front of two app servers
 
 
 @pytest.fixture(scope="module")

@@ -182,6 +182,7 @@ def test_an_interrupted_study_records_the_part_it_ran(tmp_path, monkeypatch):
     assert call["results"] == [{"run": calls[0], "status": "done"}] and "interrupted" in call and "finished" not in call
 
 
+@pytest.mark.slow  # trains and measures two tiny models
 def test_reproduce_end_to_end_on_tiny_settings(tmp_path, data_dir):
     work, out = tmp_path / "work", tmp_path / "report"
     args = ["reproduce", "--dataset", "mnist", "--epochs", "1", "--train-images", "640", "--n-test", "40",
@@ -241,6 +242,7 @@ def test_robustness_between_epochs_leaves_the_training_model_alone(data_dir):
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # … BatchNorm statistics untouched
 
 
+@pytest.mark.slow  # trains and measures several tiny models
 def test_seeds_second_opinions_and_epochs_reach_the_report(tmp_path, data_dir):
     work, out = tmp_path / "work", tmp_path / "report"
     assert main(["reproduce", "--dataset", "mnist", "--epochs", "2", "--train-images", "256", "--n-test", "30",

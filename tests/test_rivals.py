@@ -20,6 +20,7 @@ def test_both_data_sets_rivals_are_shipped():
     assert SHIPPED == ["mnist", "fmnist"] and all((PRETRAINED / n / "compare.json").exists() for n in SHIPPED)
 
 
+@pytest.mark.slow  # three models on the whole test set, PGD-40 and APGD
 @pytest.mark.parametrize("name", SHIPPED)
 def test_rivals_reach_their_card_figures_and_adversarial_training_holds(name, data_dir):
     card = json.loads((PRETRAINED / name / "compare.json").read_text())

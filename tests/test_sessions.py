@@ -8,12 +8,15 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from unittest.mock import MagicMock
 
+import pytest
 import torch
 from streamlit.runtime.scriptrunner import script_cache
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from vacdemo import CLASS_NAMES, BetaVAC
+
+pytestmark = pytest.mark.slow  # ten app sessions at once
 
 SESSIONS = 10
 
@@ -90,7 +93,7 @@ def test_ten_concurrent_sessions_share_one_unchanged_model(capsys, monkeypatch):
     # says the attack moved the model off that class), and the ten test images differ
     for i, (caption, verdict) in results.items():
         name = CLASS_NAMES["mnist"][i % 10]
-        assert f"({name})" in caption and "(ε = 0.300) → the model now says **" in verdict, (i, verdict)
+        assert f"({name})" in caption and "(ε = 0.300), ℓ2 size of the change " in verdict and "→ the model now says **" in verdict, (i, verdict)
         assert f"the model now says **{name}**" not in verdict, (i, verdict)
     assert len({c.split(" · ")[0] for c, _ in results.values()}) == SESSIONS
     # the shared model: same weights, eval mode, no gradients kept

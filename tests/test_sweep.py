@@ -98,6 +98,7 @@ def distinct_pictures(s) -> int:
     return len(kinds)
 
 
+@pytest.mark.slow  # eleven whole ε-grids
 def test_the_morph_keeps_going_on_the_landing_example_and_the_gallery(lab):
     """The page's first picture (MNIST class 0, sample 1) flips at a small ε; past it, PGD keeps pushing, and the
     grid must show it: the picture, the reconstruction error and the film strip keep changing as ε grows. (Ranked

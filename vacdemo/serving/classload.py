@@ -12,16 +12,10 @@ import re
 import time
 
 from ..datasets import CLASS_NAMES
-from .loadtest import Page, Student, check_image, pct, rerun_msg, run_once, widget
+from .loadtest import Page, Student, check_image, pct, rerun_msg, run_once, trigger, widget
 
 WALL_COUNT = re.compile(r"\*\*(\d+)\*\* attempts")
 ACK = "Sent to the class"
-
-
-def trigger(page: Page, key: str):
-    from streamlit.proto.WidgetStates_pb2 import WidgetState
-    wid, fragment = page.widgets[key]
-    return WidgetState(id=wid, trigger_value=True), fragment
 
 
 def wall_count(page: Page) -> int | None:

@@ -133,6 +133,13 @@ def widget(page: Page, key: str, **value):
     return w, fragment
 
 
+def trigger(page: Page, key: str):
+    """A button press, as the browser sends it."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+    wid, fragment = page.widgets[key]
+    return WidgetState(id=wid, trigger_value=True), fragment
+
+
 def check_image(s: Student, page: Page, j: int) -> None:
     """Cross-talk: the page must show this student's own image (its class) and no error."""
     want = CLASS_NAMES[s.dataset][s.image(j)[0]]
