@@ -111,9 +111,13 @@ def serve_app(port: int | None = None, env: dict | None = None, start_s: float =
 
 
 @pytest.fixture(scope="session")
-def server() -> str:
-    """The app served on a free loopback port (serve_app), one for the session: its URL."""
-    with serve_app() as url:
+def server(tmp_path_factory) -> str:
+    """The app served on a free loopback port (serve_app), one for the session: its URL. Its class store is a
+    temporary folder, and the address students join from is set (the same join link and QR on any machine)."""
+    port = free_ports(1)
+    env = {"VACDEMO_CLASSROOM_DIR": str(tmp_path_factory.mktemp("classroom")),
+           "VACDEMO_PUBLIC_URL": f"http://192.168.1.20:{port}"}
+    with serve_app(port, env) as url:
         yield url
 
 

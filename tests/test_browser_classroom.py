@@ -4,17 +4,11 @@
 Its own server (serve.py as `make demo` runs it), with the class store in a temporary folder and a public URL set,
 so that the join link and its QR code are the same on any machine.
 """
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from conftest import ROOT, free_ports
-from test_browser import ARGS, CHROMIUM, WAIT, swipe, wait_headline
+from conftest import free_ports, serve_app
+from test_browser import WAIT, shots, swipe, wait_headline  # noqa: F401  shots: a fixture
 
 pytestmark = pytest.mark.slow  # a browser and a served app
 
@@ -22,34 +16,9 @@ pytestmark = pytest.mark.slow  # a browser and a served app
 @pytest.fixture(scope="module")
 def class_server(tmp_path_factory):
     port = free_ports(1)
-    env = {**os.environ, "VACDEMO_CLASSROOM_DIR": str(tmp_path_factory.mktemp("classroom")),
-           "VACDEMO_PUBLIC_URL": f"http://192.168.7.10:{port}"}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port",
-                             str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        import urllib.request
-        for _ in range(240):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                assert proc.poll() is None, "streamlit exited before serving"
-                time.sleep(0.5)
+    with serve_app(port, {"VACDEMO_CLASSROOM_DIR": str(tmp_path_factory.mktemp("classroom")),
+                          "VACDEMO_PUBLIC_URL": f"http://192.168.7.10:{port}"}) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 def font_px(page: Page, selector: str) -> list[float]:
@@ -58,7 +27,7 @@ def font_px(page: Page, selector: str) -> list[float]:
                                                ".map(e => parseFloat(getComputedStyle(e).fontSize))")
 
 
-def test_the_projector_is_legible_from_the_back_of_the_room(class_server, browser):
+def test_the_projector_is_legible_from_the_back_of_the_room(class_server, browser, shots):
     page = browser.new_page(viewport={"width": 1920, "height": 1080})
     page.goto(class_server + "/?present=1&eps_mnist_inf=0.15")
     wait_headline(page, "(ε = 0.150)")
@@ -78,13 +47,14 @@ def test_the_projector_is_legible_from_the_back_of_the_room(class_server, browse
     page.get_by_text("Join from your phone").wait_for(timeout=WAIT)
     assert page.get_by_text("http://192.168.7.10:").count() >= 1
     assert page.locator('img[width="260"]').count() == 1
+    page.screenshot(path=str(shots / "screenshot-projector.png"))
     page.locator(".st-key-join_toggle button").click()
     page.get_by_text("Show the join code").wait_for(timeout=WAIT)
     assert page.get_by_text("Join from your phone").count() == 0
     page.close()
 
 
-def test_on_a_phone_the_verdict_of_a_drawing_is_in_the_first_screen(class_server, browser):
+def test_on_a_phone_the_verdict_of_a_drawing_is_in_the_first_screen(class_server, browser, shots):
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = ctx.new_page()
     page.goto(class_server + "/?source=Draw")
@@ -99,13 +69,14 @@ def test_on_a_phone_the_verdict_of_a_drawing_is_in_the_first_screen(class_server
     page.evaluate("window.scrollTo(0, 0)")
     assert verdict.first.bounding_box()["y"] + 40 <= 844  # under the finger, not below the fold
     assert page.locator('img[alt^="attacked: "]').first.bounding_box()["y"] < 844 + 200
+    page.screenshot(path=str(shots / "screenshot-phone.png"))
     for sel in ('[data-testid="stExpandSidebarButton"]',):
         b = page.locator(sel).first.bounding_box()
         assert b is None or min(b["width"], b["height"]) >= 44, (sel, b)
     ctx.close()
 
 
-def test_a_class_plays_together(class_server, browser):
+def test_a_class_plays_together(class_server, browser, shots):
     """A teacher's projector and three phones: each posts, all three appear on the wall, a hidden one goes, and
     a student sees no teacher's controls."""
     teacher = browser.new_page(viewport={"width": 1920, "height": 1080})
@@ -129,6 +100,12 @@ def test_a_class_plays_together(class_server, browser):
     # all three on the wall, within 10 s of the last post (the wall refreshes itself every second)
     teacher.wait_for_function("() => document.body.innerText.includes('3 attempts')", timeout=10_000)
     assert teacher.get_by_text("<b>Bob</b>").count() >= 1  # a name shown as text, never as HTML
+    # the wall is legible from the back of the room too: captions ≥ 28 px, chart text ≥ 20 px as rendered
+    assert min(font_px(teacher, "figcaption")) >= 28
+    scales = teacher.eval_on_selector_all('img[src^="data:image/svg+xml"]',
+                                          "els => els.map(e => e.getBoundingClientRect().width / e.naturalWidth)")
+    assert min(scales) * 12 >= 20, scales
+    teacher.screenshot(path=str(shots / "screenshot-wall.png"))
     teacher.get_by_text("Controls for the teacher").first.click(timeout=WAIT)
     teacher.locator(".st-key-class_hide_attempt button:visible").first.click(timeout=WAIT)
     teacher.wait_for_function("() => document.body.innerText.includes('2 attempts')", timeout=10_000)

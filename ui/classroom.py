@@ -40,20 +40,23 @@ def start_class(room: Classroom | None, name: str) -> None:
         st.rerun()
 
 
-def histogram_svg(eps: np.ndarray, top: float, width: int = 520) -> str:
-    """The flip ε of every attempt, binned over the data set's range."""
-    bins = 15
-    counts, edges = np.histogram(eps, bins=bins, range=(0, top))
-    h, left, bottom, peak = 220, 30, 40, max(1, int(counts.max()) if len(counts) else 1)
+def histogram_svg(eps: np.ndarray, top: float, width: int = 360) -> str:
+    """The flip ε of every attempt, binned from 0 to a little above the largest (within the data set's range):
+    the class's attempts mostly sit far below the range's top. Drawn at 12 px, shown scaled ×1.75 on the wall."""
+    if len(eps):
+        top = min(top, float(np.ceil(eps.max() * 1.25 / (top / 60)) * (top / 60)))  # a multiple of range/60
+    bins = 12
+    counts, _ = np.histogram(eps, bins=bins, range=(0, top))
+    h, left, bottom, peak = 200, 24, 36, max(1, int(counts.max()) if len(counts) else 1)
     bw = (width - left - 10) / bins
-    body = [svg.text(left, 16, "smallest ε that fooled the model", weight="bold")]
+    body = [svg.text(left, 14, "smallest ε that fooled the model", weight="bold")]
     for i, n in enumerate(counts):
         bh = (h - bottom - 30) * n / peak
         body.append(svg.rect(left + i * bw + 1, h - bottom - bh, bw - 2, bh, svg.ADV))
         if n:
             body.append(svg.text(left + (i + 0.5) * bw, h - bottom - bh - 4, str(int(n)), "middle"))
-    body += [svg.text(left, h - bottom + 18, "0", "middle"), svg.text(width - 10, h - bottom + 18, f"{top:g}", "middle"),
-             svg.text(left + (width - left) / 2, h - bottom + 18, "ε", "middle")]
+    body += [svg.text(left, h - bottom + 16, "0", "middle"), svg.text(width - 12, h - bottom + 16, f"{top:g}", "end"),
+             svg.text(left + (width - left) / 2, h - bottom + 16, "ε", "middle")]
     return svg.svg(width, h, body, "Distribution of the smallest ε that fooled the model")
 
 
@@ -65,13 +68,14 @@ def tiles_html(w: Wall, names: list[str], size: int) -> str:
     """The newest attempts: clean → attacked, the answers before and after, the alarm; names as inert text."""
     cells = []
     for r in w.latest:
-        alarm = "🚨 caught" if r["caught"] else "🤫 not caught"
+        alarm = ('<b style="color:#D55E00">alarm</b>' if r["caught"] else
+                 '<b style="color:#0072B2">no alarm</b>')
         verdict = (f"{escape(names[r['label']])} → {escape(names[r['after']])} at ε = {r['flip_eps']:.3f} · {alarm}"
                    if r["flip_eps"] is not None else f"{escape(names[r['label']])}: not fooled")
-        cells.append(f'<figure style="margin:0;width:{2 * size + 40}px;text-align:center">'
+        cells.append(f'<figure style="margin:0;width:{max(2 * size + 40, 300)}px;text-align:center">'
                      f'<img src="{inline.data_uri(r["x_png"])}" width="{size}" alt="input"/> → '
                      f'<img src="{inline.data_uri(r["adv_png"])}" width="{size}" alt="attacked"/>'
-                     f'<figcaption style="font-size:22px;line-height:1.25">{verdict}<br/>'
+                     f'<figcaption style="font-size:28px;line-height:1.25">{verdict}<br/>'
                      f'<span style="color:#555">{shown(r["shown_name"])}</span></figcaption></figure>')
     style = "display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start;image-rendering:pixelated"
     return f'<div style="{style}">{"".join(cells)}</div>'
@@ -115,9 +119,9 @@ def render_wall(room: Classroom | None, code: str, name: str, top: float, teache
         st.markdown(f"**{w.info.students}** joined · **{w.shown}** attempts · **{w.fooled}** fooled the "
                     f"model · the detector caught **{caught}** · hardest to fool: **{md_text(hardest)}**")
         left, right = st.columns([3, 2])
-        left.html(tiles_html(w, names, 84))
+        left.html(tiles_html(w, names, 112))
         with right:
-            st.html(inline.row([(histogram_svg(w.flip_eps, top), "")], 560))
+            st.html(inline.row([(histogram_svg(w.flip_eps, top), "")], 630))  # its 12 px text at 21 px
             st.markdown("#### Ranking\n" + ranking_md(w))
         if teacher:  # inside the live part: the attempts to hide are the wall's own, as they arrive
             teacher_controls(room, code, teacher)
