@@ -6,10 +6,11 @@ PY := $(VENV)/bin/python
 # The tests read MNIST/Fashion-MNIST from here unless VACDEMO_DATA says otherwise.
 export VACDEMO_DATA ?= $(abspath ../shared/data)
 
-.PHONY: demo serve check test clean chromium nginx cxx
+.PHONY: demo serve check test clean chromium nginx cxx postgres
 REPLICAS ?= 2
 PORT ?= 8500
-HOST ?= 127.0.0.1
+# make serve listens on the network, where a class's phones reach it; HOST=127.0.0.1 for a private run
+HOST ?= 0.0.0.0
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +27,12 @@ $(VENV)/.test: $(VENV)/.runtime requirements-test.txt requirements-test-nodeps.t
 demo: $(VENV)/.runtime
 	$(PY) -m streamlit run serve.py
 
-# A classroom on a bigger machine: REPLICAS Streamlit servers behind nginx on HOST:PORT, sticky sessions
+# A classroom: REPLICAS Streamlit servers behind nginx on HOST:PORT, sticky sessions. The class wall's store is
+# SQLite under runs/classroom; for replicas on several machines point them at one PostgreSQL:
+#   VACDEMO_DATABASE_URL=postgresql+psycopg://user:password@host/db make serve
+# PUBLIC_URL=http://… sets the address the projector's join link and QR code show (else the LAN addresses).
 serve: $(VENV)/.runtime nginx
-	$(PY) -m vacdemo serve --replicas $(REPLICAS) --port $(PORT) --host $(HOST)
+	$(PY) -m vacdemo serve --replicas $(REPLICAS) --port $(PORT) --host $(HOST) $(if $(PUBLIC_URL),--public-url $(PUBLIC_URL))
 
 nginx:
 	@bash scripts/ensure-nginx.sh
@@ -40,6 +44,10 @@ chromium:
 cxx:
 	@bash scripts/ensure-cxx.sh
 
+# The class wall's tests run a real PostgreSQL server: Debian's postgresql, installed here when missing.
+postgres:
+	@bash scripts/ensure-postgres.sh
+
 # The fast tier: the layer contracts (.importlinter), then the tests not marked slow (pytest.ini). No browser,
 # nginx or compiler needed: the tests that use them are all slow.
 check: $(VENV)/.test
@@ -47,7 +55,7 @@ check: $(VENV)/.test
 	$(PY) -m pytest -m "not slow"
 
 # Everything, both tiers (what CI runs: .ci/run): the layer contracts, then the whole suite.
-test: $(VENV)/.test chromium nginx cxx
+test: $(VENV)/.test chromium nginx cxx postgres
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
