@@ -41,6 +41,7 @@ def test_apgd_agrees_with_torchattacks(model, batch):
     assert (ours - x).abs().max() <= EPS + 1e-6 and ours.min() >= 0 and ours.max() <= 1
 
 
+@pytest.mark.slow  # APGD and PGD-40 on a batch (~1 min on 2 cores)
 def test_apgd_is_at_least_as_strong_as_pgd40(model, batch):
     x, y = batch
     pgd40 = robust(model, pgd(model, x, y, eps=EPS, steps=40, fast=False), y)

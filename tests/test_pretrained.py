@@ -7,6 +7,7 @@ from vacdemo.data import load_split
 from vacdemo.training.evaluate import evaluate
 
 
+@pytest.mark.slow  # the whole test set through each shipped model
 @pytest.mark.parametrize("name", ["mnist", "fmnist"])
 def test_shipped_checkpoint_reproduces_its_recorded_accuracy(name, data_dir, pretrained):
     model = pretrained[name]
