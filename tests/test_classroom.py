@@ -147,18 +147,26 @@ def test_the_rows_are_in_postgresql(pg_url):
 
 
 def test_the_server_finds_the_flip_eps_to_a_thousandth(model):
-    """The smallest ε that fools the model, found by the server: fooled there, not 0.001 below it (each probe its
-    own PGD from the input, as on the page's grid)."""
+    """The smallest ε that fools the model, found by the server: fooled there, not at the largest ε probed below
+    it, 0.001 or less away (each probe its own PGD from the input, as on the page's grid); from the page's own
+    grid or from the whole range alike."""
+    import torch
     from vacdemo import pgd
     from vacdemo.lab.gallery import load_gallery
+    from vacdemo.lab.grid import eps_grid
+    from vacdemo.lab.sweep import sweep
     from vacdemo.paths import PRETRAINED
     from vacdemo.serving.flip import flip_eps
-    import torch
-    g = load_gallery(PRETRAINED / "mnist")
+    from vacdemo.serving.lab import load_lab
+    g, lab = load_gallery(PRETRAINED / "mnist"), load_lab("mnist")
     for i in (0, 17, 33):
         x, y = g.image(i).numpy(), int(g.labels[i])
-        f = flip_eps("mnist", x, y, owner="test")
-        assert f.eps is not None and 0 < f.eps <= 0.3 and f.after != y and f.label == y
-        below = pgd(model, torch.from_numpy(x)[None], torch.tensor([y]), eps=max(f.eps - 0.001, 0.0))
-        assert int(model.classify(below).argmax()) == y, (i, f.eps)  # PGD's answer is deterministic
-        assert np.abs(f.x_adv - x[0]).max() <= f.eps + 1e-6
+        page = sweep(lab.model, lab.detector, g.image(i), y, eps_grid("mnist", "inf"))
+        for grid in (page, None):
+            f = flip_eps("mnist", x, y, grid=grid, owner="test")
+            assert f.eps is not None and 0 < f.eps <= 0.3 and f.after != y and f.label == y, (i, f)
+            assert 0 <= f.eps - f.below <= 0.001 + 1e-9 and f.probes <= (4 if grid is not None else 10)
+            for e, fools in ((f.eps, True), (f.below, False)):  # PGD is deterministic: the same answers again
+                x_adv = pgd(model, torch.from_numpy(x)[None], torch.tensor([y]), eps=e, fast=False)  # a lone row: fp32
+                assert (int(model.classify(x_adv).argmax()) != y) == fools, (i, e, fools)
+            assert np.abs(f.x_adv - x[0]).max() <= f.eps + 1e-6

@@ -68,6 +68,8 @@ def test_invariants_and_every_query_counted(model, batch):
     assert r.p_true.shape == (8, 60)
     torch.testing.assert_close(r.p_true[:, -1], probs.gather(1, y[:, None]).squeeze(1), rtol=0, atol=1e-5)
     assert r.fooled[-2:].all()  # ε = 0.2 and 0.3 fool the shipped MNIST model: the search does work
+    for i, q in enumerate(r.queries.tolist()):  # after an image's last query its curve stays flat
+        assert torch.all(r.p_true[i, q - 1:] == r.p_true[i, q - 1])
 
 
 def test_a_seed_gives_the_same_result(model, batch):
@@ -120,18 +122,27 @@ def success(model, x_adv, y) -> float:
         return (model.classify(x_adv).argmax(1) != y).float().mean().item()
 
 
-def test_agrees_with_torchattacks(model, data_dir):
-    """Success rates at equal budget within the 95 % interval of the difference of two binomials at n (p = ½):
-    at the paper's MNIST ε columns, and, like with like (redraw=False), at ε = 0.02 where about half succeed."""
-    n, budget = 100, 300
+@pytest.fixture(scope="module")
+def right100(model, data_dir):
+    """The first 100 MNIST test images the model gets right: success rates among them, as the paper counts."""
     x, y = load_split("mnist", False, data_dir).batch(slice(0, 150))
     with torch.no_grad():
         right = model.classify(x).argmax(1) == y
-    x, y = x[right][:n], y[right][:n]  # success rate among correctly classified images, as the paper counts
+    return x[right][:100], y[right][:100]
+
+
+# The paper's MNIST ε columns (the shipped model falls to both at all four), and, like with like (redraw=False, as
+# torchattacks), ε = 0.02 where about half the images fall: there a wrong schedule or acceptance rule shows.
+@pytest.mark.parametrize("eps, redraw", [(0.075, True), (0.15, True), (0.225, True), (0.3, True), (0.02, False)])
+def test_agrees_with_torchattacks(model, right100, eps, redraw):
+    """Success rates at an equal budget (300 queries) within the 95 % interval of the difference of two binomials
+    at n = 100 and p = ½: 1.96·√(2 · 0.25 / n) ≈ 0.14. The full size (200 images, 1,000 queries, both data
+    sets): scripts/square_vs_torchattacks.py."""
+    x, y = right100
+    n, budget = len(x), 300
     tolerance = 1.96 * math.sqrt(0.25 / n) * math.sqrt(2)
-    for eps, redraw in [(0.075, True), (0.15, True), (0.225, True), (0.3, True), (0.02, False)]:
-        ours = square(model, x, y, eps=eps, queries=budget, redraw=redraw)
-        theirs = torchattacks.Square(Classify(model), norm="Linf", eps=eps, n_queries=budget, n_restarts=1,
-                                     p_init=0.8, loss="margin", seed=0)(x, y)
-        assert abs(success(model, ours.x_adv, y) - success(model, theirs, y)) <= tolerance, eps
-        assert ours.fooled.float().mean().item() == success(model, ours.x_adv, y)
+    ours = square(model, x, y, eps=eps, queries=budget, redraw=redraw)
+    theirs = torchattacks.Square(Classify(model), norm="Linf", eps=eps, n_queries=budget, n_restarts=1, p_init=0.8,
+                                 loss="margin", seed=0)(x, y)
+    assert abs(success(model, ours.x_adv, y) - success(model, theirs, y)) <= tolerance
+    assert ours.fooled.float().mean().item() == success(model, ours.x_adv, y)

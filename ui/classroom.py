@@ -197,8 +197,10 @@ def join_box(get_room, session: str) -> tuple[Classroom | None, int | None]:
         return room, None
 
 
+@st.fragment
 def send_box(room: Classroom | None, send, student: int | None) -> None:
-    """"Send to the class" under the lab: the server finds the smallest ε that fools the model and ranks it."""
+    """"Send to the class" under the lab: the server finds the smallest ε that fools the model and ranks it. A
+    fragment: pressing Send reruns this alone, not the whole page (thirty pages redrawn at once cost seconds)."""
     code = class_code()
     if not code or student is None or room is None:
         return

@@ -42,21 +42,23 @@ def p_selection(p_init: float, i: int, queries: int) -> float:
 
 
 def square(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, queries: int = 1000, p_init: float = 0.8,
-           seed: int = 0, target=None, on_step=None) -> SquareResult:
+           seed: int = 0, target=None, on_step=None, redraw: bool = True) -> SquareResult:
     """ℓ∞ Square Attack on model.classify (z = mu(x)), fp32, under no_grad: the paper's Algorithm 1.
 
     x (B, 1, 28, 28) in [0, 1]; y (B,) true classes. eps: ε, a number or a (B,) tensor (one ε per image).
     queries: the budget per image, the first evaluation included (an image stops at its budget or once fooled, so
-    an image fooled at the start costs 1 query). p_init (0.8, torchattacks' default and the paper's MNIST choice):
-    the fraction of the 784 pixels the first squares cover; it halves along p_selection's schedule. seed: every
-    random draw comes from a torch.Generator seeded with it, so the result is deterministic. target: a class or
-    (B,) classes to turn x into. on_step(i, queries − 1), when given, is called after each iteration.
+    an image fooled at the start costs 1 query). p_init (0.8, torchattacks' default): the fraction of the 784
+    pixels the first squares cover; it halves along p_selection's schedule. seed: every random draw comes from a
+    torch.Generator seeded with it, so the result is deterministic. target: a class or (B,) classes to turn x
+    into. on_step(i, queries − 1), when given, is called after each iteration.
     Start: vertical stripes, each column of each image at x ± ε. Each iteration, every image still in the game
     draws its own s × s square and sign and sets that window to x ± ε; the point is kept when the margin loss
-    strictly falls. Differences from torchattacks (shared by the paper's own code): each image draws its own square
-    (torchattacks draws one for the whole batch), a sign that would leave the window unchanged is flipped rather
-    than spent on a query, and the square's corner ranges over every position (0 … 28 − s). torchattacks also
-    spends one query per image on the clean image before, and one after: we do not.
+    strictly falls. redraw (True, as the paper's code): a sign that would leave the whole window unchanged is
+    flipped instead of spent on a query; torchattacks (and AutoAttack) spend it, which wastes up to half of the
+    late queries, once squares are 1 × 1. redraw=False reproduces that (tests/test_square.py compares like with
+    like). Other differences from torchattacks: each image draws its own square (torchattacks one for the whole
+    batch, the paper's code one per image); the corner ranges over 0 … 28 − s (both others never draw 28 − s);
+    torchattacks spends one more query per image on the clean image before the search and one after it.
     Returns a SquareResult; ‖x_adv − x‖∞ ≤ ε, x_adv ∈ [0, 1]; x and the model's mode are untouched.
 
     >>> r = square(model, x, y, eps=0.3, queries=1000)   # r.x_adv, r.queries, r.fooled, r.p_true
@@ -66,9 +68,9 @@ def square(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, queries: in
         if target.dim() > 1 or (target.dim() == 1 and len(target) != len(x)):
             raise SettingsError(f"target must be a class or a ({len(x)},) tensor, not shape {tuple(target.shape)}")
         target = target.expand(len(x))
+    if not (isinstance(queries, int) and queries >= 1):
+        raise SettingsError(f"queries must be an integer ≥ 1 (the first evaluation counts), not {queries!r}")
     check_inputs(x, y, "inf", "margin", queries, target)
-    if queries < 1:
-        raise SettingsError(f"queries must be at least 1 (the first evaluation), not {queries}")
     if not 0 < p_init <= 1:
         raise SettingsError(f"p_init must lie in (0, 1] (a fraction of the image), not {p_init}")
     eps = per_sample(eps, x, "eps")  # (B, 1, 1, 1)
@@ -108,7 +110,8 @@ def square(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, queries: in
             # a sign that leaves the whole window as it is would waste a query (every pixel is at x ± ε already):
             # the paper's code redraws until the window changes, which with one channel means the other sign
             same = (((x0 + e * sign).clamp(0, 1) - xb).abs() < 1e-7).logical_or(~window).flatten(1).all(1)
-            sign[same] = -sign[same]
+            if redraw:
+                sign[same] = -sign[same]
             x_new = torch.where(window, (x0 + e * sign).clamp(0, 1), xb)
             logits = model.classify(x_new).float()
             new = loss(logits, idx)

@@ -190,7 +190,7 @@ class Classroom:
         """The current challenge's best attempt per student, best first: the smallest ε that fooled the model
         (stealth: with the alarm off; robust: on the adversarially trained model)."""
         info = self.info(code)
-        ok = [attempts.c.code == info.code, attempts.c.hidden.is_(False), attempts.c.flip_eps.is_not(None),
+        ok = [attempts.c.code == info.code, attempts.c.hidden.is_(False), attempts.c.flip_eps > 0,  # 0: wrong already
               attempts.c.challenge == info.challenge]
         if info.challenge == "stealth":
             ok.append(attempts.c.caught.is_(False))

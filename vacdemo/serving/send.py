@@ -5,6 +5,7 @@ import numpy as np
 from ..classroom.classes import Classroom, Posted
 from ..images import gray_png
 from .flip import flip_eps
+from .sweeps import CACHE, sweep_key
 
 GOALS = {(False, False): "untargeted", (True, False): "targeted", (False, True): "evade the detector"}
 
@@ -16,8 +17,9 @@ def send(room: Classroom, code: str, student: int, name: str, x: np.ndarray, y: 
     "adv"; None: the class's challenge decides (the robust challenge attacks the adversarially trained CNN)."""
     info = room.info(code)  # an ended class fails before any attack runs
     model = model or ("adv" if info.challenge == "robust" else "vac")
+    grid = CACHE.get(sweep_key(name, x, y, norm, steps, alpha, target, adaptive))  # the page's own grid, if kept
     f = flip_eps(name, x, y, norm=norm, steps=steps, alpha=alpha, target=target, adaptive=adaptive, model=model,
-                 owner=owner)
+                 grid=grid, owner=owner)
     posted = room.post(code, student, dataset=name, model=model, goal=GOALS[target is not None, adaptive],
                        target=target, flip_eps=f.eps, label=f.label, after=f.after, caught=f.caught,
                        x_png=gray_png(np.asarray(x)[0], 1), adv_png=gray_png(f.x_adv, 1))
