@@ -17,7 +17,7 @@ _HOME = {
     "Detector": "models.detector", "DetectorError": "models.detector",
     "VacdemoError": "errors",
     "BetaVAC": "models.vac", "Readout": "models.vac", "reconstruction_error": "models.vac",
-    "fgsm": "attacks.pgd", "pgd": "attacks.pgd",
+    "fgsm": "attacks.pgd", "pgd": "attacks.pgd", "square": "attacks.square",
     "ImageError": "lab.preprocess", "preprocess_image": "lab.preprocess",
 }
 __all__ = ["__version__", *sorted(_HOME)]
