@@ -126,7 +126,9 @@ def lab_page(present: bool, boxes: list) -> None:
     if present:
         boxes.append(st.container())
         if classroom.class_code():
-            classroom.render_wall(room, classroom.class_code(), name, DATASETS[name].eps_max, classroom.teacher_key())
+            key = classroom.teacher_key()
+            classroom.teacher_box(room)
+            classroom.render_wall(room, classroom.class_code(), key)
         else:
             classroom.start_class(room, name)
     if not present:

@@ -13,7 +13,10 @@ from pathlib import Path
 
 
 def bindir() -> Path:
-    """The server's binaries: pg_config --bindir, else the newest /usr/lib/postgresql/<version>/bin."""
+    """The server's binaries: $VACDEMO_PG_BINDIR, else pg_config --bindir, else the newest
+    /usr/lib/postgresql/<version>/bin."""
+    if os.environ.get("VACDEMO_PG_BINDIR"):
+        return Path(os.environ["VACDEMO_PG_BINDIR"])
     try:
         out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, timeout=10).stdout.strip()
         if out and (Path(out) / "initdb").exists():
@@ -33,7 +36,7 @@ def as_owner(cmd: list[str]) -> list[str]:
 def postgres_server(port: int):
     """→ a SQLAlchemy URL of a running server on 127.0.0.1:port; stopped and its folder removed after. The folder
     is a fresh one under /tmp (pytest's own are private to root, and the server runs as `postgres`)."""
-    folder = Path(tempfile.mkdtemp(prefix="vacdemo-pg-"))
+    folder = Path(tempfile.mkdtemp(prefix="vacdemo-pg-", dir="/tmp"))  # not $TMPDIR: it may be private
     data = folder / "data"
     if os.geteuid() == 0:
         pw = pwd.getpwnam("postgres")

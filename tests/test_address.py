@@ -27,7 +27,9 @@ def test_private_ipv4_on_up_interfaces_only_no_bridges_vpns_or_loopback():
 
 def test_a_loopback_opened_page_joins_on_the_lan_addresses_with_its_port(monkeypatch):
     monkeypatch.delenv("VACDEMO_PUBLIC_URL", raising=False)
-    for opened in ("http://localhost:8501/?present=1", "http://127.0.0.1:8501/", "http://[::1]:8501/"):
+    for opened in ("http://localhost:8501/?present=1", "http://127.0.0.1:8501/", "http://[::1]:8501/",
+                   "http://0.0.0.0:8501/", "http://127.1:8501/", "http://[::ffff:127.0.0.1]:8501/",
+                   "http://vac.localhost:8501/"):
         j = join(opened, None, interfaces=CLASSROOM, stats=STATS)
         assert j.urls == ["http://10.0.0.7:8501/", "http://192.168.1.23:8501/"] and j.warning is None
         assert not any(is_loopback(urlsplit(u).hostname) for u in j.urls)
@@ -64,3 +66,9 @@ def test_the_link_carries_what_is_projected_never_the_projector_or_a_secret():
     assert "cls_fmnist" not in drawn and "sample_fmnist" not in drawn and "source" not in drawn
     assert drawn["data"] == ["fmnist"] and drawn["eps_fmnist_2"] == ["0.5"]
     assert with_state("http://10.0.0.7:8501/", {}) == "http://10.0.0.7:8501/"
+
+
+def test_a_server_on_every_interface_is_not_one_on_loopback(monkeypatch):
+    monkeypatch.delenv("VACDEMO_PUBLIC_URL", raising=False)
+    j = join("http://0.0.0.0:8500/", "0.0.0.0", interfaces=CLASSROOM, stats=STATS)  # what make serve prints
+    assert j.urls == ["http://10.0.0.7:8500/", "http://192.168.1.23:8500/"] and j.warning is None

@@ -84,6 +84,7 @@ def test_a_class_plays_together(class_server, browser, shots):
     teacher.locator(".st-key-class_start button:visible").first.click(timeout=WAIT)
     teacher.wait_for_function("() => new URLSearchParams(location.search).get('class')", timeout=WAIT)
     code = teacher.evaluate("() => new URLSearchParams(location.search).get('class')")
+    assert "teacher" not in teacher.url  # the key stays in the teacher's session, off the projected address bar
     teacher.get_by_text(f"Class {code}").first.wait_for(timeout=WAIT)
     phones = []
     for i, nick in enumerate(["Ann", "<b>Bob</b>", "Cleo"]):

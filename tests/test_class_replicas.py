@@ -60,6 +60,7 @@ def test_a_post_through_one_replica_is_on_the_wall_of_the_other(proxy, pg, tmp_p
         wall = browser.new_page(viewport={"width": 1920, "height": 1080})
         wall.goto(f"{b}/?present=1&class={code}&teacher={key}")  # the projector on replica B
         wall.get_by_text(f"Class {code}").first.wait_for(timeout=WAIT)
+        wall.wait_for_function("() => !location.search.includes('teacher=')", timeout=WAIT)  # handed over, then gone
         phone = browser.new_page(viewport={"width": 390, "height": 844})
         phone.goto(f"{a}/?class={code}&cls_mnist=4")  # a student on replica A
         phone.locator(".st-key-class_send button:visible").first.click(timeout=WAIT)

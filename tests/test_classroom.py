@@ -74,13 +74,54 @@ def test_a_class_end_to_end(url):
 
 def test_an_acknowledged_post_survives_a_restart_and_classes_expire(url):
     room = Classroom(url)
-    code, key = room.create("fmnist")
+    code, key = room.create("mnist")
     post(room, code, room.join(code, "s1"), 0.01)
     again = Classroom(url)  # a new server process on the same store
     assert again.info(code).attempts == 1 and again.is_teacher(code, key)
     assert again.cleanup(now=time.time() + 25 * 3600) >= 1  # a day after its last post: deleted
     with pytest.raises(ClassError):
         again.info(code)
+
+
+def test_another_data_set_and_a_gone_class_are_refused_in_one_line(url):
+    room = Classroom(url)
+    code, key = room.create("mnist")
+    s = room.join(code, "s1")
+    with pytest.raises(ClassError, match="plays on mnist"):
+        room.post(code, s, dataset="fmnist", model="vac", goal="untargeted", target=None, flip_eps=0.01, label=0,
+                  after=1, caught=False, x_png=b"x", adv_png=b"y")
+    room.end(code, key)
+    with pytest.raises(ClassError, match="no class"):
+        post(room, code, s)
+
+
+def test_a_wrong_from_the_start_picture_does_not_rank_and_late_places_are_told(url):
+    room = Classroom(url)
+    code, _ = room.create("mnist")
+    t = time.time()
+    for i in range(12):
+        post(room, code, room.join(code, f"s{i}"), 0.01 + 0.001 * i, now=t)
+    assert post(room, code, room.join(code, "late"), 0.5, now=t).rank == 13  # the 13th is told it is 13th
+    assert post(room, code, room.join(code, "wrong"), 0.0, now=t).rank is None  # misread already: no rank
+
+
+def test_the_export_is_inert_in_a_spreadsheet(url):
+    room = Classroom(url)
+    code, key = room.create("mnist")
+    post(room, code, room.join(code, "s1", '=HYPERLINK("http://x","y")'))
+    text = zipfile.ZipFile(io.BytesIO(room.export(code, key))).read("attempts.csv").decode()
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+
+
+def test_a_store_failure_is_one_line_not_a_traceback(tmp_path):
+    room = Classroom(f"sqlite:///{tmp_path / 's.sqlite'}")
+    code, key = room.create("mnist")
+    room.engine.dispose()
+    (tmp_path / "s.sqlite").unlink()
+    (tmp_path / "s.sqlite").mkdir()  # the file is gone, a folder in its place: every query fails
+    with pytest.raises(StoreError, match="unavailable"):
+        room.join(code, "s1")
+    assert room.is_teacher(code, key) is False  # any failure is simply no
 
 
 def test_floods_are_refused_with_one_line(url, monkeypatch):
@@ -170,3 +211,17 @@ def test_the_server_finds_the_flip_eps_to_a_thousandth(model):
                 x_adv = pgd(model, torch.from_numpy(x)[None], torch.tensor([y]), eps=e, fast=False)  # a lone row: fp32
                 assert (int(model.classify(x_adv).argmax()) != y) == fools, (i, e, fools)
             assert np.abs(f.x_adv - x[0]).max() <= f.eps + 1e-6
+
+
+def test_a_picture_misread_before_any_attack_has_flip_eps_zero():
+    """Without the page's grid the search still looks at ε = 0 first: a picture the model already misreads gets
+    0, which never ranks (it once came out as ~0.0008, first place)."""
+    from vacdemo.lab.gallery import load_gallery
+    from vacdemo.paths import PRETRAINED
+    from vacdemo.serving.flip import flip_eps
+    from vacdemo.serving.lab import lab_facts
+    facts = lab_facts("fmnist")
+    i = next(i for i in range(len(facts.labels)) if not facts.right[i])  # misread by the shipped β-VAC
+    g = load_gallery(PRETRAINED / "fmnist")
+    f = flip_eps("fmnist", g.image(i).numpy(), int(g.labels[i]), owner="test")
+    assert f.eps == 0.0 and f.probes == 0

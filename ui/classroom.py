@@ -4,11 +4,12 @@ from html import escape
 
 import numpy as np
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from vacdemo.classroom.classes import CHALLENGES, ClassError, Classroom
 from vacdemo.classroom.store import StoreError
 from vacdemo.classroom.wall import Wall, ordinal, wall
-from vacdemo.datasets import CLASS_NAMES
+from vacdemo.datasets import CLASS_NAMES, DATASETS
 
 from . import inline, svg
 
@@ -20,8 +21,35 @@ def class_code() -> str | None:
 
 
 def teacher_key() -> str | None:
-    """The teacher's key: in the teacher's own URL and session only, never on the wall or in a join link."""
-    return st.query_params.get("teacher") or None
+    """The teacher's key, kept in this browser tab's session only: never on the wall, in a join link or in the
+    projected address bar. A link that carries it (?teacher=…) hands it over once and loses it at once."""
+    code = class_code()
+    given = st.query_params.get("teacher")
+    if given:
+        st.query_params.pop("teacher", None)
+        if code:
+            st.session_state[f"teacher_{code}"] = given
+    return st.session_state.get(f"teacher_{code}") if code else None
+
+
+def teacher_box(room: Classroom | None) -> None:
+    """In the sidebar (folded on the projector): the key shown once after the start, to keep; and a field to
+    give it again after a reload."""
+    code = class_code()
+    if not code or room is None:
+        return
+    with st.sidebar.expander("Teacher", icon=":material/key:", expanded=False):
+        key = st.session_state.get(f"teacher_{code}")
+        if key:
+            st.caption("This key controls the class: keep it to yourself (it is needed again after a reload).")
+            st.code(key, language=None)
+        else:
+            typed = st.text_input("Teacher key", type="password", key="teacher_typed")
+            if typed and room.is_teacher(code, typed):
+                st.session_state[f"teacher_{code}"] = typed
+                st.rerun()
+            elif typed:
+                st.error("That is not the key to this class.")
 
 
 def start_class(room: Classroom | None, name: str) -> None:
@@ -36,7 +64,8 @@ def start_class(room: Classroom | None, name: str) -> None:
         except (StoreError, ClassError) as e:
             st.error(f"The class could not start: {e}")
             return
-        st.query_params["class"], st.query_params["teacher"] = code, key
+        st.session_state[f"teacher_{code}"] = key  # this tab's session only
+        st.query_params["class"] = code
         st.rerun()
 
 
@@ -94,7 +123,7 @@ def md_text(s: str) -> str:
     return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!<>|~&$:" else ch for ch in s)
 
 
-def render_wall(room: Classroom | None, code: str, name: str, top: float, teacher: str | None) -> None:
+def render_wall(room: Classroom | None, code: str, teacher: str | None) -> None:
     """The projector's wall, refreshed every second without a reload."""
     @st.fragment(run_every=1.0)
     def live() -> None:
@@ -112,7 +141,7 @@ def render_wall(room: Classroom | None, code: str, name: str, top: float, teache
         except Exception as e:  # noqa: BLE001  a database hiccup: one line, the next refresh tries again
             st.warning(f"{UNAVAILABLE} ({type(e).__name__})", icon=":material/cloud_off:")
             return
-        names = CLASS_NAMES[w.info.dataset]
+        names, top = CLASS_NAMES[w.info.dataset], DATASETS[w.info.dataset].eps_max  # the class's own data set
         st.markdown(f"## Class **{code}** · {CHALLENGES[w.info.challenge]}")
         caught = "–" if w.caught is None else f"{w.caught:.0%}"
         hardest = "–" if w.hardest is None else names[w.hardest]
@@ -135,13 +164,12 @@ def teacher_controls(room: Classroom | None, code: str, key: str) -> None:
     with st.expander("Controls for the teacher", icon=":material/admin_panel_settings:"):
         info = room.info(code)
         c1, c2 = st.columns(2)
-        challenge = c1.selectbox("Challenge", list(CHALLENGES), index=list(CHALLENGES).index(info.challenge),
-                                 format_func=CHALLENGES.get, key="class_challenge")
-        if challenge != info.challenge:
-            room.set_challenge(code, key, challenge)
-        hide = c2.toggle("Hide every nickname", info.hide_names, key="class_hide_names")
-        if hide != info.hide_names:
-            room.hide_all_names(code, key, hide)
+        # changed by the teacher's hand only (a callback): two teacher tabs never undo each other every second
+        c1.selectbox("Challenge", list(CHALLENGES), index=list(CHALLENGES).index(info.challenge),
+                     format_func=CHALLENGES.get, key="class_challenge",
+                     on_change=lambda: room.set_challenge(code, key, st.session_state["class_challenge"]))
+        c2.toggle("Hide every nickname", info.hide_names, key="class_hide_names",
+                  on_change=lambda: room.hide_all_names(code, key, st.session_state["class_hide_names"]))
         rows = room.attempts(code, limit=30, teacher=True)
         if rows:
             labels = {r["id"]: f"#{r['id']} {r['shown_name'] or r['nickname'] or 'anonymous'}"
@@ -151,23 +179,31 @@ def teacher_controls(room: Classroom | None, code: str, key: str) -> None:
             b1, b2 = st.columns(2)
             if b1.button("Show it again" if row["hidden"] else "Hide it", key="class_hide_attempt"):
                 room.hide_attempt(code, key, pick, not row["hidden"])
-                st.rerun(scope="fragment")
+                rerun_wall()
             if b2.button("Hide this nickname", key="class_hide_name"):
                 room.hide_name(code, key, row["student"])
-                st.rerun(scope="fragment")
+                rerun_wall()
         b1, b2, b3 = st.columns(3)
         b1.download_button("Download the attempts (ZIP)", lambda: room.export(code, key), f"class-{code}.zip",
                            "application/zip", icon=":material/download:", key="class_download",
                            on_click="ignore")  # built when clicked, not at every refresh
         if b2.button("Clear the wall", icon=":material/delete_sweep:", key="class_clear"):
             room.clear(code, key)
-            st.rerun(scope="fragment")
+            rerun_wall()
         if b3.button("End the class", icon=":material/stop_circle:", key="class_end", type="primary",
                      help="Deletes the class and everything its students posted"):
             room.end(code, key)
-            for k in ("class", "teacher"):
-                st.query_params.pop(k, None)
+            st.session_state.pop(f"teacher_{code}", None)
+            st.query_params.pop("class", None)
             st.rerun()
+
+
+def rerun_wall() -> None:
+    """Redraw the wall: only its fragment when this run is one, else the page."""
+    try:
+        st.rerun(scope="fragment")
+    except StreamlitAPIException:
+        st.rerun()
 
 
 def join_box(get_room, session: str) -> tuple[Classroom | None, int | None]:

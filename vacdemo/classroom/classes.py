@@ -13,10 +13,11 @@ import secrets
 import time
 import unicodedata
 import zipfile
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy import and_, delete, func, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..errors import VacdemoError
 from .store import StoreError, attempts, classes, cleanup, connect, count, delete_class, students
@@ -66,8 +67,13 @@ def clean_nickname(raw: str | None) -> str | None:
 def check_code(code: str | None) -> str:
     code = (code or "").strip().upper()
     if not re.fullmatch(f"[{ALPHABET}]{{{CODE_LEN}}}", code):
-        raise ClassError(f"“{code[:12]}” is not a class code: a code is {CODE_LEN} letters, e.g. KXPRT.")
+        raise ClassError(f"That is not a class code: a code is {CODE_LEN} letters, e.g. KXPRT.")
     return code
+
+
+def inert_cell(v):
+    """A CSV cell a spreadsheet shows as text, never runs as a formula (a nickname "=HYPERLINK(…)")."""
+    return "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
 
 
 def key_hash(key: str) -> str:
@@ -82,8 +88,17 @@ class Classroom:
         self.expire_s = expire_s
         self.cleanup()
 
+    @contextmanager
     def _tx(self):
-        return self.engine.begin()
+        """One short transaction; a database failure becomes one clear line (StoreError), and a row whose class
+        was ended meanwhile a ClassError."""
+        try:
+            with self.engine.begin() as c:
+                yield c
+        except IntegrityError:
+            raise ClassError("This class has just ended: nothing was sent.") from None
+        except SQLAlchemyError as e:
+            raise StoreError(f"the class store is unavailable ({type(e).__name__})") from None
 
     def cleanup(self, now: float | None = None) -> int:
         """Delete the classes idle for longer than expire_s."""
@@ -98,6 +113,7 @@ class Classroom:
         if challenge not in CHALLENGES:
             raise ClassError(f"unknown challenge {challenge!r}; choose one of {sorted(CHALLENGES)}")
         key, now = secrets.token_urlsafe(24), time.time()
+        self.cleanup(now)  # the expired classes go when a new one starts (and at every server start)
         with self._tx() as c:
             for _ in range(20):
                 code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LEN))
@@ -122,10 +138,10 @@ class Classroom:
             return False
         try:
             code = check_code(code)
-        except ClassError:
+            with self._tx() as c:
+                row = c.execute(select(classes.c.key_hash).where(classes.c.code == code)).first()
+        except (ClassError, StoreError):
             return False
-        with self._tx() as c:
-            row = c.execute(select(classes.c.key_hash).where(classes.c.code == code)).first()
         return row is not None and hmac.compare_digest(row.key_hash, key_hash(key))
 
     def _teacher(self, code: str, key: str) -> str:
@@ -147,25 +163,36 @@ class Classroom:
             return c.execute(insert(students).values(code=info.code, session=session, nickname=nick, hidden=False,
                                                      joined=time.time())).inserted_primary_key[0]
 
-    def post(self, code: str, student: int, *, dataset: str, model: str, goal: str, target: int | None,
-             flip_eps: float | None, label: int, after: int, caught: bool, x_png: bytes, adv_png: bytes,
-             now: float | None = None) -> Posted:
-        """Store an attempt (its figures the server's); → its id and its place in the current challenge."""
+    def check_post(self, code: str, student: int, dataset: str, now: float | None = None, c=None) -> ClassInfo:
+        """Refuse, in one line, a post this class would not take: another data set, too soon after the student's
+        last one, or past the class's cap. Cheap: called before the attack runs, and again as it is stored."""
         info = self.info(code)
+        if dataset != info.dataset:
+            raise ClassError(f"This class plays on {info.dataset}: switch the data set to send.")
         now = now or time.time()
-        with self._tx() as c:
+        with (self._tx() if c is None else nullcontext(c)) as c:
             last = c.execute(select(func.max(attempts.c.created)).where(attempts.c.student == student)).scalar()
             if last is not None and now - last < POST_GAP_S:
                 raise ClassError(f"One post every {POST_GAP_S:g} s: wait {POST_GAP_S - (now - last):.0f} s and send again.")
             if count(c, attempts, info.code) >= MAX_ATTEMPTS:
                 raise ClassError(f"This class has {MAX_ATTEMPTS} attempts, the most it keeps: ask your teacher to "
                                  "clear the wall.")
+        return info
+
+    def post(self, code: str, student: int, *, dataset: str, model: str, goal: str, target: int | None,
+             flip_eps: float | None, label: int, after: int, caught: bool, x_png: bytes, adv_png: bytes,
+             now: float | None = None) -> Posted:
+        """Store an attempt (its figures the server's); → its id and its place in the current challenge. (Two
+        posts of one student arriving together may both pass the gap: a cap, not a lock.)"""
+        now = now or time.time()
+        with self._tx() as c:
+            info = self.check_post(code, student, dataset, now, c)
             new = c.execute(insert(attempts).values(
                 code=info.code, student=student, created=now, challenge=info.challenge, dataset=dataset, model=model,
                 goal=goal, target=target, flip_eps=flip_eps, label=label, after=after, caught=caught, x_png=x_png,
                 adv_png=adv_png, hidden=False)).inserted_primary_key[0]
             c.execute(update(classes).where(classes.c.code == info.code).values(last_active=now))
-        board = self.ranking(info.code)
+        board = self.ranking(info.code, limit=None)
         rank = next((i + 1 for i, r in enumerate(board) if r["id"] == new), None)
         return Posted(new, rank)
 
@@ -258,7 +285,8 @@ class Classroom:
             w = csv.DictWriter(table, fieldnames=cols, extrasaction="ignore")
             w.writeheader()
             for r in rows:
-                w.writerow({**r, "created": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r["created"]))})
+                w.writerow({k: inert_cell(v) for k, v in r.items()} |
+                           {"created": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r["created"]))})
                 z.writestr(f"images/{r['id']:05d}-input.png", r["x_png"])
                 z.writestr(f"images/{r['id']:05d}-attacked.png", r["adv_png"])
             z.writestr("attempts.csv", table.getvalue())

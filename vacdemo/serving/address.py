@@ -7,6 +7,7 @@ interfaces (psutil; no packet is sent anywhere). A server listening on loopback 
 """
 import ipaddress
 import os
+import socket
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
@@ -25,13 +26,30 @@ class Join:
 
 
 def is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host in LOOPBACK_NAMES:
-        return True
+    """This machine's own address: loopback, *.localhost, IPv4-mapped loopback, the short 127.1."""
+    ip = _ip(host)
+    host = host.strip("[]").lower().rstrip(".")
+    return host in LOOPBACK_NAMES or host.endswith(".localhost") or (ip is not None and ip.is_loopback)
+
+
+def unreachable(host: str) -> bool:
+    """An address a phone cannot open: this machine's own, or none at all (0.0.0.0, ::: what a server prints when
+    it listens on every interface)."""
+    ip = _ip(host)
+    return is_loopback(host) or (ip is not None and ip.is_unspecified)
+
+
+def _ip(host: str):
+    """host as an IP address (IPv4-mapped IPv6 as IPv4; the short forms a browser accepts: 127.1), else None."""
+    host = host.strip("[]").lower().rstrip(".")
     try:
-        return ipaddress.ip_address(host).is_loopback
+        ip = ipaddress.ip_address(host)
     except ValueError:
-        return False
+        try:
+            ip = ipaddress.ip_address(socket.inet_aton(host))  # parses the numbers only: no name is looked up
+        except OSError:
+            return None
+    return getattr(ip, "ipv4_mapped", None) or ip
 
 
 def lan_addresses(interfaces: dict | None = None, stats: dict | None = None) -> list[str]:
@@ -65,7 +83,7 @@ def join(opened: str | None, listening: str | None = None, public: str | None = 
         return Join([], "This server listens on this machine only (127.0.0.1): phones cannot reach it. Start it "
                         "with `make serve` (it listens on the network) or set VACDEMO_PUBLIC_URL.")
     parts = urlsplit(opened or "http://localhost:8501/")
-    if parts.hostname and not is_loopback(parts.hostname):
+    if parts.hostname and not unreachable(parts.hostname):
         return Join([base(opened)], None)
     port = f":{parts.port}" if parts.port else ""
     found = lan_addresses(interfaces, stats)

@@ -56,8 +56,11 @@ def flip_eps(name: str, x: np.ndarray, y: int | None, *, norm: str = "inf", step
             return Flip(0.0, 0.0, y_used, int(grid.pred[0]), bool(grid.flagged[0]), grid.x_adv[0], 0)
         lo, hi, best = float(grid.eps[j - 1]), float(grid.eps[j]), (grid.x_adv[j], int(grid.pred[j]))
     else:
-        xa, pred = probe(top)
         y_used = probe.y
+        clean = probe.clean()
+        if fooled(clean, y_used, target):  # the model reads it wrong before any attack: nothing to rank
+            return Flip(0.0, 0.0, y_used, clean, probe.caught(np.asarray(x)[0]), np.asarray(x)[0], 0)
+        xa, pred = probe(top)
         if not fooled(pred, y_used, target):
             return Flip(None, top, y_used, pred, probe.caught(xa), xa, probe.n)
         lo, hi, best = 0.0, top, (xa, pred)
@@ -90,7 +93,8 @@ class _Probe:
         self.n += 1
         if self.model == "vac":  # through the queue, batched with everyone's rows
             e, a = settle([eps], self.steps, self.alpha, self.norm, self.target, self.adaptive)
-            row = ((self.name, self.key, self.y, self.norm, self.steps, "flip", self.target, self.adaptive), float(e[0]))
+            row = ((self.name, self.key, self.y, self.norm, self.steps, float(a[0]), "flip", self.target, self.adaptive),
+                   float(e[0]))  # every setting in the key: equal keys share one computation
             group = (self.name, self.norm, self.steps, self.adaptive, self.target is None)
             [future] = queue().submit(self.owner, group, [(row, (self.x, self.y, float(e[0]), float(a[0]),
                                                                  self.target), FIRST)])
@@ -104,6 +108,11 @@ class _Probe:
         with torch.no_grad(), eval_mode(self.net):
             pred = int(self.net.classify(x_adv).argmax())
         return x_adv[0, 0].float().cpu().numpy(), pred
+
+    def clean(self) -> int:
+        """The model's answer on the input itself."""
+        with torch.no_grad(), eval_mode(self.net):
+            return int(self.net.classify(self.x[None].to(self.lab.device)).argmax())
 
     def caught(self, x_adv: np.ndarray) -> bool:
         if self.model != "vac":

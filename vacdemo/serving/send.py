@@ -2,7 +2,7 @@
 attack (vacdemo.serving.flip), then stores the attempt with small PNGs of the input and the attacked picture."""
 import numpy as np
 
-from ..classroom.classes import Classroom, Posted
+from ..classroom.classes import ClassError, Classroom, Posted
 from ..images import gray_png
 from .flip import flip_eps
 from .sweeps import CACHE, sweep_key
@@ -15,7 +15,9 @@ def send(room: Classroom, code: str, student: int, name: str, x: np.ndarray, y: 
          owner: str = "send") -> tuple[Posted, float | None]:
     """→ the post (id, rank) and the flip ε the server found (None: not fooled within the range). model: "vac" or
     "adv"; None: the class's challenge decides (the robust challenge attacks the adversarially trained CNN)."""
-    info = room.info(code)  # an ended class fails before any attack runs
+    if norm != "inf":  # a class ranks one kind of budget: the paper's
+        raise ClassError("The class compares ℓ∞ attacks (the paper's): switch the norm to ℓ∞ to send.")
+    info = room.check_post(code, student, name)  # an ended class, a flood, another data set: refused before any attack
     model = model or ("adv" if info.challenge == "robust" else "vac")
     grid = CACHE.get(sweep_key(name, x, y, norm, steps, alpha, target, adaptive))  # the page's own grid, if kept
     f = flip_eps(name, x, y, norm=norm, steps=steps, alpha=alpha, target=target, adaptive=adaptive, model=model,
