@@ -225,7 +225,10 @@ def join_box(get_room, session: str) -> tuple[Classroom | None, int | None]:
         nick = st.text_input("Nickname (optional)", max_chars=20, key="class_nick",
                              help="Shown on the class's wall as you typed it; your teacher can hide it")
         try:
-            return room, room.join(code, session, nick or None)
+            joined = code, nick  # join once per class and nickname, not at every rerun of the page
+            if st.session_state.get("class_joined", (None,))[:2] != joined:
+                st.session_state["class_joined"] = (*joined, room.join(code, session, nick or None))
+            return room, st.session_state["class_joined"][2]
         except ClassError as e:
             st.error(str(e))
         except StoreError:

@@ -197,10 +197,12 @@ class Classroom:
         return Posted(new, rank)
 
     # ------------------------------------------------------------------ the wall
-    def attempts(self, code: str, limit: int | None = None, teacher: bool = False) -> list[dict]:
-        """The class's attempts, newest first (hidden ones only for the teacher), with nicknames as shown."""
+    def attempts(self, code: str, limit: int | None = None, teacher: bool = False, images: bool = True) -> list[dict]:
+        """The class's attempts, newest first (hidden ones only for the teacher), with nicknames as shown;
+        images=False leaves the PNGs in the store (the wall's figures need only the numbers)."""
         info = self.info(code)
-        q = (select(attempts, students.c.nickname, students.c.hidden.label("name_hidden"))
+        cols = [c for c in attempts.c if images or c.name not in ("x_png", "adv_png")]
+        q = (select(*cols, students.c.nickname, students.c.hidden.label("name_hidden"))
              .join(students, students.c.id == attempts.c.student).where(attempts.c.code == info.code)
              .order_by(attempts.c.id.desc()))
         if not teacher:

@@ -20,7 +20,7 @@ class Wall:
 
 def wall(room: Classroom, code: str, latest: int = 8) -> Wall:
     info = room.info(code)
-    rows = room.attempts(code)
+    rows = room.attempts(code, images=False)  # every attempt's numbers; the pictures of the newest only
     flips = np.array([r["flip_eps"] for r in rows if r["flip_eps"] is not None], dtype=float)
     fooled = [r for r in rows if r["flip_eps"] is not None]
     caught = sum(r["caught"] for r in fooled) / len(fooled) if fooled else None
@@ -28,7 +28,7 @@ def wall(room: Classroom, code: str, latest: int = 8) -> Wall:
     for r in rows:
         by_class.setdefault(int(r["label"]), []).append(np.inf if r["flip_eps"] is None else float(r["flip_eps"]))
     hardest = max(by_class, key=lambda c: (float(np.median(by_class[c])), len(by_class[c]))) if by_class else None
-    return Wall(info, len(rows), rows[:latest], flips, len(fooled), caught, hardest, room.ranking(code))
+    return Wall(info, len(rows), room.attempts(code, limit=latest), flips, len(fooled), caught, hardest, room.ranking(code))
 
 
 def ordinal(n: int) -> str:

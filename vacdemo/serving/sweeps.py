@@ -79,7 +79,6 @@ def attack(name: str, x: np.ndarray, y: int | None, *, norm: str, steps: int, al
         return
     note = slow_note(steps, adaptive)
     if note:
-        _notes[key] = note
         yield Slow(note)
     grid = None
     first = first() if callable(first) else first
@@ -110,6 +109,8 @@ def attack(name: str, x: np.ndarray, y: int | None, *, norm: str, steps: int, al
             grid.drop()
         yield Failed(f"The attack failed on the server ({type(e).__name__}: {e}). Pick the input again to retry.")
         return
+    if note:
+        _notes[key] = note  # said again by the run that draws it from the cache (only a finished sweep is drawn)
     CACHE.put(key, s)
     yield Done(s, fresh=True)
 
