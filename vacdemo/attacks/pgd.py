@@ -50,8 +50,8 @@ def per_sample(v, x: torch.Tensor, name: str) -> torch.Tensor:
     return v.expand(len(x)).view(-1, 1, 1, 1)
 
 
-def step_and_project(x_adv, grad, x, eps, alpha, norm: str, step: str = "sign") -> torch.Tensor:
-    """One ascent step of size alpha (raw: α∇L itself), then projection onto the ε-ball around x and [0, 1]."""
+def step_and_project(x_adv, grad, x, eps, alpha, norm: str, step: str = "sign", box: bool = True) -> torch.Tensor:
+    """One ascent step of size alpha (raw: α∇L itself), then projection onto the ε-ball around x and (box) [0, 1]."""
     if step == "raw":
         x_adv = x_adv + alpha * grad
         delta = torch.maximum(torch.minimum(x_adv - x, eps), -eps) if norm == "inf" else x_adv - x
@@ -68,17 +68,17 @@ def step_and_project(x_adv, grad, x, eps, alpha, norm: str, step: str = "sign") 
         d = delta.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
         delta = delta * torch.clamp(eps / d.clamp_min(1e-12), max=1.0)
     # clamping to [0, 1] moves each pixel toward x, so the result stays inside the ball
-    return (x + delta).clamp(0, 1)
+    return (x + delta).clamp(0, 1) if box else x + delta
 
 
-def random_point(x, eps, norm: str) -> torch.Tensor:
+def random_point(x, eps, norm: str, box: bool = True) -> torch.Tensor:
     """A uniform start in the ℓ∞ ball, or a random direction at a uniform radius in the ℓ2 ball."""
     if norm == "inf":
         delta = (torch.rand_like(x) * 2 - 1) * eps
     else:
         delta = torch.randn_like(x)
         delta = delta / delta.flatten(1).norm(dim=1).view(-1, 1, 1, 1) * eps * torch.rand_like(eps)
-    return (x + delta).clamp(0, 1)
+    return (x + delta).clamp(0, 1) if box else x + delta
 
 
 def check_inputs(x, y, norm, loss, steps, target, step="sign"):
@@ -102,7 +102,7 @@ def check_inputs(x, y, norm, loss, steps, target, step="sign"):
 
 def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, steps: int = 40,
         norm: str = "inf", random_start: bool = False, target=None, loss: str = "ce",
-        fast: bool = True, on_step=None, step: str = "sign") -> torch.Tensor:
+        fast: bool = True, on_step=None, step: str = "sign", box: bool = True) -> torch.Tensor:
     """PGD on model.classify (z = mu(x), no sampling), paper Algorithm 2.
 
     Madry et al., "Towards Deep Learning Models Resistant to Adversarial Attacks", ICLR 2018.
@@ -114,7 +114,8 @@ def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, st
     in bf16 autocast where the hardware does bf16 natively (GPUs, AVX512-BF16/AMX CPUs; the iterate itself
     stays fp32); fast=False is the plain fp32 path. tests/test_fast_path.py checks that the fast path finds
     adversarial examples as often as the plain one. on_step(i, steps), when given, is called after each step
-    (a progress bar for a long attack). step "sign" moves by α·sign(∇L) (ℓ2: α∇L/‖∇L‖), as Madry et al.;
+    (a progress bar for a long attack). box=False drops the [0, 1] clamp (Algorithm 2 as printed has none:
+    a study of the clamp's effect; pictures outside [0, 1] are not images). step "sign" moves by α·sign(∇L) (ℓ2: α∇L/‖∇L‖), as Madry et al.;
     "raw" by α∇L of each image's own loss, as the paper's Algorithm 2 is written (a step that shrinks with the
     gradient: measured against the sign step in the reproduction report).
     Returns x_adv with ‖x_adv − x‖ ≤ ε and x_adv ∈ [0, 1]; x, the model's mode and its .grad are untouched.
@@ -134,7 +135,7 @@ def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, st
         return x.clone()
     net = attack_view(model) if fast else model  # BatchNorm folded into the convs: same function, fewer ops
     with eval_mode(model), torch.enable_grad():  # enable_grad: also when called under no_grad
-        x_adv = random_point(x, eps, norm) if random_start else x.clone()
+        x_adv = random_point(x, eps, norm, box) if random_start else x.clone()
         for i in range(steps):
             x_adv.requires_grad_(True)
             # mean over the batch, as torchattacks: the step only uses the sign (or direction) of each
@@ -146,7 +147,7 @@ def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, st
             objective = objective.sum() if step == "raw" else objective.mean()
             # grad w.r.t. the input only: no weight gradients computed, parameters' .grad untouched
             (grad,) = torch.autograd.grad(objective, x_adv)
-            x_adv = step_and_project(x_adv.detach(), grad, x, eps, alpha, norm, step)
+            x_adv = step_and_project(x_adv.detach(), grad, x, eps, alpha, norm, step, box)
             if on_step is not None:
                 on_step(i + 1, steps)
     return x_adv.detach()

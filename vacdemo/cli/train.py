@@ -59,7 +59,7 @@ def cmd_train(args) -> int:
     from ..data import load_split
     from ..device import pick_device
     from ..models.checkpoint import save_checkpoint
-    from ..training.train import train
+    from ..training.train import drop_resume, train
     named = dict(dataset=args.dataset, capacity=args.capacity, l1=args.l1, epochs=args.epochs, seed=args.seed,
                  batch_size=args.batch_size)
     kind = dict(MODELS[args.model])
@@ -88,6 +88,7 @@ def cmd_train(args) -> int:
     final = {**kept, "device": str(device), "threads": torch.get_num_threads(),
              "wall_s": round(time.perf_counter() - start, 1), "command": args.command_line}
     save_checkpoint(model.cpu(), out, {"final": final, "preset": args.preset})
+    drop_resume(out)
     print(f"done in {final['wall_s']:.0f}s: test accuracy {final['test_accuracy']:.4f}; checkpoint in {out}")
     return 0
 

@@ -27,15 +27,17 @@ def test_subset(n_total: int, n: int, seed: int = 0) -> torch.Tensor:
 
 
 def robust_accuracy(model: BetaVAC, *, x: torch.Tensor, y: torch.Tensor, eps_list: list[float], steps: int = 40,
-                    batch_size: int = 500) -> dict:
+                    batch_size: int = 500, fast: bool = True) -> dict:
     """{"robust@ε": PGD accuracy} on x (on any device: moved to the model's): one model's robustness at a glance.
-    The model's mode and BatchNorm statistics are left as they were (it is called between training epochs)."""
+    The model's mode and BatchNorm statistics are left as they were (it is called between training epochs).
+    fast=False: the plain fp32 path (pgd's fast path folds BatchNorm and runs bf16 where native)."""
     device = next(model.parameters()).device
     x, y = x.to(device), y.to(device)
     out = {}
     for eps in eps_list:
         alpha = default_alpha(eps, steps, "inf")
-        x_adv = batched(lambda s: pgd(model, x[s], y[s], eps=eps, alpha=alpha, steps=steps), len(x), batch_size)
+        x_adv = batched(lambda s: pgd(model, x[s], y[s], eps=eps, alpha=alpha, steps=steps, fast=fast), len(x),
+                        batch_size)
         with torch.no_grad(), eval_mode(model):  # called mid-training: BatchNorm must not read (or learn) this batch
             pred = batched(lambda s: model.classify(x_adv[s]).argmax(1), len(x), batch_size)
         out[f"robust@{eps:g}"] = (pred == y).float().mean().item()
@@ -73,7 +75,8 @@ def measure(model: BetaVAC, judge, train: Split, test: Split, eps_grid: list[flo
     fig_i = min(range(len(eps_grid)), key=lambda i: abs(eps_grid[i] - fig_eps))
     for i, eps in enumerate(eps_grid):
         alpha = default_alpha(eps, steps, "inf")
-        x_adv = batched(lambda s: pgd(model, x[s], y[s], eps=eps, alpha=alpha, steps=steps), len(x), batch_size)
+        x_adv = batched(lambda s: pgd(model, x[s], y[s], eps=eps, alpha=alpha, steps=steps, fast=fast), len(x),
+                        batch_size)
         pred_adv, re_adv, judged_adv, recon_adv = read(model, judge, x_adv, batch_size)
         for k, v in zip(per_eps, (pred_adv, re_adv, judged_adv)):
             per_eps[k].append(v)

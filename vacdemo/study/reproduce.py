@@ -20,7 +20,7 @@ from ..data import Split, load_split
 from ..device import describe_device, pick_device
 from ..paper import BEST_CAPACITY, FIGURE_EPS_MAX, L1, TABLE_EPS
 from ..models.vac import BetaVAC
-from ..training.train import l1_penalty, train
+from ..training.train import drop_resume, l1_penalty, train
 from .backends import run_here, run_pool, run_ray
 from .judge import JUDGE_EPOCHS, load_judge, save_judge, train_judge
 from .second import SECOND, second_opinions
@@ -184,6 +184,7 @@ def train_if_needed_and_measure(run: Run, s: Settings, folder: Path, cfg: Config
         model, history = train(cfg, train_split, test_split, device, out_dir=folder, limit=n, on_epoch=on_epoch)
         save_checkpoint(model.cpu(), folder, {"final": {**history[-1], "device": str(device)},
                                               "preset": s.preset, "train_images": n})
+        drop_resume(folder)
     judge, _ = load_judge(Path(s.work) / f"judge-{run.dataset}")
     tensors, meta = measure(model.to(device), judge.to(device), train_split, test_split, grid,
                             n_test=s.n_test, n_fit=s.n_fit, fig_eps=TABLE_EPS[run.dataset][2], steps=s.steps)

@@ -81,11 +81,14 @@ def train_step_ce(model, opt, cfg: Config, x, y, eps: float, device) -> dict[str
 
 def train(cfg: Config, train_split: Split, test_split: Split, device: torch.device,
           out_dir: Path | None = None, limit: int | None = None, on_epoch=None,
-          select: str | None = None) -> tuple[BetaVAC, list[dict]]:
+          select: str | None = None, resume: bool = True) -> tuple[BetaVAC, list[dict]]:
     """Train a β-VAC; per-epoch metrics go to out_dir/metrics.json as they come. limit: first N train images.
     on_epoch(model) → dict, when given, adds its readings of the epoch's model (as evaluated) to the row.
     select: a key of those readings; the model returned is then the epoch's with the highest value (early
-    stopping, as Wong et al. against catastrophic overfitting), its row marked "selected"."""
+    stopping, as Wong et al. against catastrophic overfitting), its row marked "selected".
+    resume (with out_dir): the whole state is saved to out_dir/resume.pt after every epoch, and a later call with
+    the same config and limit continues from there (a session ends, its background jobs with it); the
+    continued run takes the same steps as an unbroken one. drop_resume(out_dir) once the checkpoint is saved."""
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     model = build_model(cfg).to(device, memory_format=torch.channels_last)  # as load_checkpoint: oneDNN's layout
@@ -98,8 +101,13 @@ def train(cfg: Config, train_split: Split, test_split: Split, device: torch.devi
     # The EMA's BatchNorm statistics are averaged too (use_buffers): the averaged model is complete on its own.
     ema = torch.optim.swa_utils.AveragedModel(
         model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema), use_buffers=True) if cfg.ema else None
-    history, start = [], time.perf_counter()
-    for epoch in range(cfg.epochs):
+    history, start, first, best = [], time.perf_counter(), 0, None
+    state = out_dir / RESUME if out_dir is not None and resume else None
+    if state is not None and state.exists():
+        first, history, best = load_resume(state, cfg, n, model, opt, sched, ema, gen)
+        start -= history[-1]["wall_s"] if history else 0.0
+        tqdm.write(f"resuming {out_dir} after epoch {first} of {cfg.epochs}")
+    for epoch in range(first, cfg.epochs):
         model.train()
         perm = torch.randperm(n, generator=gen)
         sums = {"recon": 0.0, "kl": 0.0, "ce": 0.0, "acc": 0.0}
@@ -143,6 +151,8 @@ def train(cfg: Config, train_split: Split, test_split: Split, device: torch.devi
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
             (out_dir / "metrics.json").write_text(json.dumps(history, indent=1))
+        if state is not None:
+            save_resume(state, cfg, n, epoch + 1, history, best, model, opt, sched, ema, gen)
     # With an EMA, the averaged weights are the model: evaluated above, saved by the caller.
     if ema is not None and ema.n_averaged.item() > 0:
         model = ema.module
@@ -154,3 +164,42 @@ def train(cfg: Config, train_split: Split, test_split: Split, device: torch.devi
             (out_dir / "metrics.json").write_text(json.dumps(history, indent=1))
     model.eval()
     return model, history
+
+
+RESUME = "resume.pt"  # the training state after the last finished epoch
+
+
+def save_resume(path: Path, cfg: Config, n: int, epochs_done: int, history, best, model, opt, sched, ema, gen) -> None:
+    """Everything the next epoch depends on, written atomically (a kill mid-write keeps the previous one)."""
+    blob = {"config": json.loads(json.dumps(cfg.to_dict())), "n": n, "epoch": epochs_done, "history": history, "best": best,
+            "model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+            "ema": ema.state_dict() if ema is not None else None, "gen": gen.get_state(),
+            "rng": torch.get_rng_state()}
+    tmp = path.with_suffix(".tmp")
+    torch.save(blob, tmp)
+    tmp.replace(path)
+
+
+def load_resume(path: Path, cfg: Config, n: int, model, opt, sched, ema, gen) -> tuple[int, list[dict], dict | None]:
+    """Restore a save_resume state into the freshly built objects: (epochs done, history, best weights)."""
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=False)  # our own file, written by save_resume
+    except Exception as e:
+        raise SettingsError(f"{path} is not a readable training state ({type(e).__name__}: {e}); delete it to "
+                            "start this model afresh") from None
+    if blob.get("config") != json.loads(json.dumps(cfg.to_dict())) or blob.get("n") != n:
+        raise SettingsError(f"{path} was saved by a run with other settings; delete it (or its folder) to start "
+                            "afresh, or rerun with the settings it was saved with")
+    model.load_state_dict(blob["model"])
+    opt.load_state_dict(blob["opt"])
+    sched.load_state_dict(blob["sched"])
+    if ema is not None:
+        ema.load_state_dict(blob["ema"])
+    gen.set_state(blob["gen"])
+    torch.set_rng_state(blob["rng"])
+    return blob["epoch"], blob["history"], blob["best"]
+
+
+def drop_resume(out_dir: Path) -> None:
+    """Remove a finished run's training state (its checkpoint is saved)."""
+    (Path(out_dir) / RESUME).unlink(missing_ok=True)
