@@ -8,25 +8,34 @@ import numpy as np
 import streamlit as st
 import torch
 
-from ui import classroom, compare_view, controls, lab_view, projector, style, texts, waiting
+from ui import check_view, classroom, compare_view, controls, lab_view, lesson, projector, square_view, style, texts, waiting
 from vacdemo import CheckpointError, DetectorError
 from vacdemo.classroom.classes import Classroom
 from vacdemo.serving.send import send
 from vacdemo.classroom.store import StoreError
 from vacdemo.datasets import DATASETS
 from vacdemo.images import gray_png
-from vacdemo.lab.preprocess import preprocess_image
-from vacdemo.serving import sweeps
+from vacdemo.lab.grid import eps_grid
+from vacdemo.lab.marked import Picture, read_picture
+from vacdemo.serving import blackbox, sweeps
 from vacdemo.serving.address import join, with_state
-from vacdemo.serving.lab import comparison, compare_card, configure_torch, lab_facts, load_lab, load_rivals
+from vacdemo.serving.lab import (check_picture, comparison, compare_card, configure_torch, detector_rates, lab_facts,
+                                 load_lab, load_rivals)
 
 REPORT_URL = "app/static/reproduce.html"  # the reproduction report, served by Streamlit from static/
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def prepare(data: bytes, name: str) -> np.ndarray:
-    """A drawing or an upload as the model's (1, 28, 28) input; raises ImageError with what was wrong."""
-    return preprocess_image(data, name).numpy()
+def prepare(data: bytes, filename: str, name: str, as_is: bool) -> Picture:
+    """A drawing or an upload as the model's (1, 28, 28) input, and how it was read (a lab download's marker:
+    pixel for pixel); raises ImageError with what was wrong."""
+    return read_picture(data, filename, name, as_is)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def check_cached(name: str, x: np.ndarray):
+    """The model's reading of one picture and the detector's verdict (vacdemo.serving.lab.check_picture)."""
+    return check_picture(name, x)
 
 
 @st.cache_data(max_entries=32, show_spinner="Attacking every model …")
@@ -53,12 +62,13 @@ def session_id() -> str:
     return st.session_state.setdefault("attack_owner", uuid.uuid4().hex)
 
 
-def rivals_ui(name: str) -> str:
-    """The view, offering the comparison where its models are shipped."""
+def rivals_ui(name: str) -> tuple[str, bool]:
+    """The view, offering the comparison where its models are shipped; and whether they are."""
     try:
-        return controls.view_ui(name, bool(load_rivals(name)))
+        has = bool(load_rivals(name))
+        return controls.view_ui(name, has), has
     except (CheckpointError, ValueError) as e:
-        return controls.view_ui(name, False, str(e))
+        return controls.view_ui(name, False, str(e)), False
 
 
 def compare(facts, name: str, x: np.ndarray, y: int | None, settings: dict, present: bool) -> None:
@@ -69,6 +79,23 @@ def compare(facts, name: str, x: np.ndarray, y: int | None, settings: dict, pres
         st.error(f"The comparison could not run ({type(e).__name__}: {e}). Pick the input again to retry.")
         return
     compare_view.render_compare(facts, name, x, settings, present, compared, compare_card(name))
+
+
+def black_box(facts, name: str, x: np.ndarray, y: int | None, settings: dict, present: bool) -> None:
+    """Square Attack at the slider's ε: ℓ∞, untargeted or targeted (it has no detector-aware form)."""
+    if settings["norm"] != "inf" or settings["adaptive"]:
+        st.info("Square Attack here is the ℓ∞, untargeted or targeted one: choose ℓ∞ and another goal in the "
+                "sidebar.", icon=":material/info:")
+        return
+    k = lab_view.eps_slider(st.columns([3, 2])[0], name, "inf")
+    eps = float(eps_grid(name, "inf")[k])
+    if k == 0:
+        st.info("At ε = 0 nothing may change: move the slider up.", icon=":material/info:")
+        return
+    run = square_view.follow(blackbox.square_attack(name, x, y, eps=eps, queries=settings["queries"],
+                                                    target=settings["target"], owner=session_id()))
+    if run is not None:
+        square_view.render(facts, name, run, present)
 
 
 def timing(what: str, s, settings: dict) -> str:
@@ -115,6 +142,7 @@ def lab_page(present: bool, boxes: list) -> None:
                       help="Big text and pictures for a class; the address and a QR code to join.")
     st.sidebar.button("Reset", icon=":material/restart_alt:", on_click=controls.reset, key="reset",
                       help="Back to the default setup")
+    lesson.start()  # a link to a lesson step sets the lab up before the controls are drawn
     name = controls.dataset_ui()
     try:
         load_lab(name)
@@ -133,10 +161,16 @@ def lab_page(present: bool, boxes: list) -> None:
             classroom.start_class(room, name)
     if not present:
         room, student = classroom.join_box(store, session_id())
-    view = rivals_ui(name)
+    view, has_rivals = rivals_ui(name)
+    lesson.render(name, has_rivals)
+    if view == "check":
+        check_view.page(facts, name, lambda data, filename, as_is: prepare(data, filename, name, as_is),
+                        lambda x: check_cached(name, x), detector_rates(name))
+        return
     x, y, what, beside = controls.input_ui(facts, name, prepare)
     style.fold_sidebar_on_phones()
     settings = controls.attack_ui(name, y)
+    black = {k: settings.pop(k) for k in ("attacker", "queries")}
     if x is None:
         return
     st.sidebar.image(gray_png(x[0], 4), caption="what the model sees (28×28)", width=112)
@@ -145,6 +179,9 @@ def lab_page(present: bool, boxes: list) -> None:
         return
     if view == "compare":
         compare(facts, name, x, y, settings, present)
+        return
+    if black["attacker"] == "square":
+        black_box(facts, name, x, y, {**settings, **black}, present)
         return
     events = sweeps.attack(name, x, y, **settings, owner=session_id(),
                            first=lambda: lab_view.eps_slider(st.columns([3, 2])[0], name, settings["norm"]))

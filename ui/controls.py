@@ -6,12 +6,14 @@ import streamlit as st
 from vacdemo.datasets import CLASS_NAMES, DATASETS
 from vacdemo.lab.grid import eps_grid
 from vacdemo.lab.record import LabFacts
+from vacdemo.lab.limits import MAX_QUERIES, QUERIES
 
 from .lab_view import Q, default_eps
 
 SOURCES = {"gallery": "Gallery", "draw": "Draw", "upload": "Upload"}
 NORMS = {"inf": "ℓ∞ (the paper's)", "2": "ℓ2"}
-VIEWS = {"lab": "β-VAC lab", "compare": "Compare models"}
+VIEWS = {"lab": "β-VAC lab", "compare": "Compare models", "check": "Is this picture attacked?"}
+ATTACKERS = {"pgd": "PGD: sees inside the model", "square": "Square: sees only its answers"}
 
 
 def chose_source() -> None:
@@ -51,8 +53,9 @@ def clear_canvas(name: str) -> None:
 def input_ui(facts: LabFacts, name: str, prepare) -> tuple[np.ndarray | None, int | None, str, object]:
     """The 28×28 input (or None, with a message shown), its true class when known, where it came from, and a
     place beside the canvas for the verdict (None unless drawing: on a phone it lands right under the finger).
-    prepare(bytes, name) → (1, 28, 28) array turns a drawing or an upload into the model's input, or raises
-    ValueError (vacdemo.ImageError) with what was wrong."""
+    prepare(bytes, filename, name, as_is) → vacdemo.lab.marked.Picture turns a drawing or an upload into the
+    model's input, or raises ValueError (vacdemo.ImageError) with what was wrong. A marked upload (a download from
+    this lab) comes with the class its attack moved away from."""
     names = CLASS_NAMES[name]
     source = st.sidebar.radio("Input", list(SOURCES), format_func=SOURCES.get, key="source", horizontal=True, bind=Q,
                               on_change=chose_source)
@@ -96,16 +99,33 @@ def input_ui(facts: LabFacts, name: str, prepare) -> tuple[np.ndarray | None, in
             right.info("One moment: the drawing is on its way.", icon=":material/draw:")
             return None, None, what, None
     else:
-        up = st.sidebar.file_uploader("An image: PNG, JPEG, GIF, BMP or WebP, at most 5 MB",
-                                      type=["png", "jpg", "jpeg", "gif", "bmp", "webp"],
+        up = st.sidebar.file_uploader("An image (PNG, JPEG, GIF, BMP, WebP) or a .npy array, at most 5 MB",
+                                      type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "npy"],
                                       key=f"upload_{name}")
+        as_is = st.sidebar.checkbox("Use the pixels as they are", key="as_is",
+                                    help="For a 28×28 picture already made like the data set: no re-centring, no "
+                                         "thickening. The lab's own downloads are always read pixel for pixel.")
         if up is None:
             st.info(f"Upload a picture of a {DATASETS[name].thing} in the sidebar.",
                     icon=":material/upload:")
             return None, None, "upload", None
-        data, what, slot = up.getvalue(), "`" + up.name.replace("`", "'") + "`", None  # as code: not markdown
+        what = "`" + up.name.replace("`", "'") + "`"  # as code: not markdown
+        try:
+            pic = prepare(up.getvalue(), up.name, name, as_is)
+        except ValueError as e:  # ImageError: the picture cannot be used
+            st.error(f"{what} could not be used: {e}")
+            return None, None, what, None
+        if pic.marker is not None:
+            m = pic.marker
+            st.info(f"{what} came from this lab ({m['attack']}, ε = {m['eps']:.3f}, away from "
+                    f"{names[m['label']]}): it is used pixel for pixel, and the attack starts from it as it is.",
+                    icon=":material/science:")
+            return pic.x, m["label"], what, None
+        if pic.note:
+            st.caption(f"{what}: {pic.note}")
+        return pic.x, None, what, None
     try:
-        return prepare(data, name), None, what, slot
+        return prepare(data, "drawing.png", name, False).x, None, what, slot
     except ValueError as e:  # ImageError: the picture cannot be used
         st.error(f"{what} could not be used: {e}")
         return None, None, what, None
@@ -115,6 +135,10 @@ def attack_ui(name: str, y: int | None) -> dict:
     """Norm, steps, step size, targeted or not, detector-aware or not."""
     sb = st.sidebar
     sb.subheader("Attack")
+    attacker = sb.radio("Attacker", list(ATTACKERS), format_func=ATTACKERS.get, key="attacker", bind=Q,
+                        help="PGD follows the model's gradients (it sees inside). Square Attack tries random squares "
+                             "of change and keeps what lowers the model's confidence: it only asks for the model's "
+                             "answers, as an outsider would.")
     norm = sb.radio("Norm", list(NORMS), format_func=NORMS.get, key="norm", horizontal=True, bind=Q)
     mode = sb.radio("Goal", ["untargeted", "targeted", "evade the detector"], key="mode", bind=Q,
                     help="Untargeted: any wrong class. Targeted: the class you pick. Evade the detector: "
@@ -127,6 +151,9 @@ def attack_ui(name: str, y: int | None) -> dict:
             sb.warning("That is already its class: choose another.")
             target = None
     with sb.expander("Advanced"):
+        queries = st.slider("Square: most queries", 100, MAX_QUERIES, QUERIES, 100, key="queries", bind=Q,
+                            help="How many times Square Attack may ask the model. 1,000 queries cost about 8× a "
+                                 "PGD-40 attack at one ε.") if attacker == "square" else QUERIES
         steps = st.slider("PGD steps", 1, 200, 40, key="steps", bind=Q)
         auto = st.checkbox("Default step size", True, key="auto_alpha", bind=Q,
                            help="ℓ∞: 0.01 (the paper's). ℓ2: 2.5·ε/steps for each ε.")
@@ -137,7 +164,7 @@ def attack_ui(name: str, y: int | None) -> dict:
             st.caption(f":material/warning: {steps} steps of {alpha or 0.01:g} move each pixel at most {reach:.3f}, less than the "
                        f"largest ε ({top:g}): larger ε then give the same result.")
     return dict(norm=norm, steps=steps, alpha=alpha, target=target, adaptive=mode == "evade the detector",
-                targeted=mode == "targeted")
+                targeted=mode == "targeted", attacker=attacker, queries=queries)
 
 
 def same_eps(name: str) -> None:
@@ -153,17 +180,19 @@ def view_ui(name: str, has_rivals: bool, problem: str | None = None) -> str:
     """The β-VAC lab, or the comparison with the shipped rivals (offered only where they are shipped)."""
     if problem:
         st.sidebar.warning(f"The comparison's models could not be loaded: {problem}")
-    if not has_rivals:
-        return "lab"
-    return st.sidebar.radio("View", list(VIEWS), format_func=VIEWS.get, key="view", bind=Q, horizontal=True,
-                            on_change=same_eps, args=(name,),
+    views = [v for v in VIEWS if has_rivals or v != "compare"]
+    if st.session_state.get("view") not in views:
+        st.session_state["view"] = "lab"
+    return st.sidebar.radio("View", views, format_func=VIEWS.get, key="view", bind=Q, on_change=same_eps, args=(name,),
                             help="Compare: the same input and attack on the β-VAC, a plain CNN and an "
-                                 "adversarially trained CNN, side by side.")
+                                 "adversarially trained CNN, side by side. Is this picture attacked?: any picture "
+                                 "to the detector alone, no attack.")
 
 
 # Every control bound to the URL, and its default: Reset sets these (bound parameters cannot simply be cleared).
 DEFAULTS = {"data": "mnist", "view": "lab", "source": "gallery", "norm": "inf", "mode": "untargeted", "steps": 40,
-            "auto_alpha": True, "alpha": 0.01, "present_toggle": False}
+            "auto_alpha": True, "alpha": 0.01, "present_toggle": False, "attacker": "pgd", "queries": QUERIES,
+            "as_is": False}
 DEFAULT_PREFIXES = {"cls_": 0, "sample_": 1, "target_": None}
 
 

@@ -7,8 +7,9 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from vacdemo.datasets import CLASS_NAMES
-from vacdemo.images import diverging_png, gray_png, npy_bytes
+from vacdemo.images import diverging_png, gray_png
 from vacdemo.lab.grid import eps_grid
+from vacdemo.lab.marker import marked_npy, marked_png, marker
 from vacdemo.lab.record import LabFacts, Sweep
 
 from . import inline, scatter, svg
@@ -165,12 +166,17 @@ def render_latent(facts: LabFacts, name: str, s: Sweep, k: int) -> None:
                                         CLASS_NAMES[name], latent_note(s, CLASS_NAMES[name])), "")], svg.WIDTH + 190))
 
 
-def render_downloads(s: Sweep, k: int, names: list[str], name: str) -> None:
+def render_downloads(s: Sweep, k: int, names: list[str], name: str, attack: str = "PGD") -> None:
+    """The attacked picture at ε, as an 8-bit PNG and as exact float32 pixels (.npy), each carrying a marker (the
+    data set, the model, the attack, ε, the classes): uploaded again, it is read pixel for pixel."""
     c1, c2, c3 = st.columns([1, 1, 3])
     stem = f"{name}_adv_eps{s.eps[k]:.3f}"
-    c1.download_button("PNG (8-bit)", gray_png(s.x_adv[k], 1), f"{stem}.png", "image/png", icon=":material/download:")
-    c2.download_button(".npy (float32)", npy_bytes(s.x_adv[k]), f"{stem}.npy", "application/octet-stream",
-                       icon=":material/download:")
+    mark = marker(name, f"β-VAC, pretrained/{name}", attack, s.norm, float(s.eps[k]), s.y, int(s.pred[k]),
+                  int(s.pred_8bit[k]))
+    c1.download_button("PNG (8-bit)", marked_png(s.x_adv[k], mark), f"{stem}.png", "image/png",
+                       icon=":material/download:", key="download_png")
+    c2.download_button(".npy (float32)", marked_npy(s.x_adv[k], mark), f"{stem}.npy", "application/octet-stream",
+                       icon=":material/download:", key="download_npy")
     if k == 0 or s.pred[k] == s.pred[0]:
         note = "At this ε the attack does not change the prediction."
     elif s.pred_8bit[k] != s.pred[0]:
@@ -178,7 +184,8 @@ def render_downloads(s: Sweep, k: int, names: list[str], name: str) -> None:
     else:
         note = (f"Saved as an 8-bit PNG, rounding the pixels to 1/255 undoes the attack: the model says "
                 f"**{names[s.pred_8bit[k]]}** again. The .npy keeps the exact pixels.")
-    c3.caption(note)
+    c3.caption(note + " Both files carry a marker: uploaded again (Upload, or *Is this picture attacked?*), they are "
+               "read pixel for pixel.")
 
 
 def render_panel(facts: LabFacts, name: str, s: Sweep, k: int, norm: str, adaptive: bool, present: bool,
@@ -271,7 +278,7 @@ def attack_panel(facts: LabFacts, name: str, s: Sweep, norm: str, adaptive: bool
         delay = play_controls(key)
     render_panel(facts, name, s, k, norm, adaptive, present, timing)
     if not present:
-        render_downloads(s, k, names, name)
+        render_downloads(s, k, names, name, "PGD, detector-aware" if adaptive else "PGD")
     if playing:
         if k >= n - 1:
             st.session_state[f"playing_{key}"] = False  # stop on the last frame, the slider there

@@ -81,15 +81,15 @@ def polyline(xs, ys, color: str, dashed: bool = False) -> str:
 
 
 def curve_panel(eps: np.ndarray, title: str, series: list[tuple[np.ndarray, str, str]], ref: float | None,
-                y_max: float, k: int, k_flip: int | None) -> str:
-    """One small chart over ε: series of (values, label, colour), a dashed reference level (or None), the current
-    ε (index k) marked, the flip (index k_flip) dotted; its legend below it. Panels wrap, so a phone stacks them."""
+                y_max: float, k: int, k_flip: int | None, axis: str = "ε") -> str:
+    """One small chart over ε (or another axis, from 0): series of (values, label, colour), a dashed reference level
+    (or None), the current ε (index k) marked, the flip (index k_flip) dotted; its legend below it. Panels wrap, so a phone stacks them."""
     pw, h, left, top, bottom = 250, 214, 34, 26, 68
     body = [text(0, 14, title, weight="bold"),
             f'<line x1="{left}" y1="{h - bottom}" x2="{pw - 8}" y2="{h - bottom}" stroke="{GRID}"/>',
             text(left - 4, top + 4, f"{y_max:.2g}", "end"), text(left - 4, h - bottom + 4, "0", "end"),
             text(left, h - bottom + 16, "0", "middle"), text(pw - 8, h - bottom + 16, f"{eps[-1]:g}", "middle"),
-            text(left + (pw - left) / 2, h - bottom + 16, "ε", "middle")]
+            text(left + (pw - left) / 2, h - bottom + 16, axis, "middle")]
 
     def x_of(e):
         return left + (e / eps[-1]) * (pw - left - 8)
@@ -106,7 +106,7 @@ def curve_panel(eps: np.ndarray, title: str, series: list[tuple[np.ndarray, str,
         cy = h - bottom + 32 + 15 * j
         body += [rect(left, cy - 8, 14, 4, color), text(left + 18, cy - 3, f"{label}: {v[k]:.2f}")]
     body.append(mark(x_of(eps[k]), top - 4, h - bottom))
-    return svg(pw, h, body, f"{title} over ε, the current ε marked")
+    return svg(pw, h, body, f"{title} over {axis}, the current {axis} marked")
 
 
 # Latent map: ten colours (Okabe–Ito's and Paul Tol's) and five marker shapes; the two classes that share a shape

@@ -32,10 +32,3 @@ def diverging(v: np.ndarray, bound: float) -> np.ndarray:
 
 def diverging_png(v: np.ndarray, bound: float, scale: int = 6) -> bytes:
     return encode_png(diverging(v, bound), scale)
-
-
-def npy_bytes(a: np.ndarray) -> bytes:
-    """An array as the bytes of a .npy file (float32), for download."""
-    buf = io.BytesIO()
-    np.save(buf, a.astype(np.float32))
-    return buf.getvalue()

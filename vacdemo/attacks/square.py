@@ -59,67 +59,152 @@ def square(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, queries: in
     like). Other differences from torchattacks: each image draws its own square (torchattacks one for the whole
     batch, the paper's code one per image); the corner ranges over 0 … 28 − s (both others never draw 28 − s);
     torchattacks spends one more query per image on the clean image before the search and one after it.
+    Each image draws its randomness from its own generator (seeded with seed + its row), so an image's search is
+    the same whatever batch it runs in: square_start / square_steps / square_result run it in slices, rows of
+    several images stacked (the app's shared queue does, between other students' PGD answers).
     Returns a SquareResult; ‖x_adv − x‖∞ ≤ ε, x_adv ∈ [0, 1]; x and the model's mode are untouched.
 
     >>> r = square(model, x, y, eps=0.3, queries=1000)   # r.x_adv, r.queries, r.fooled, r.p_true
     """
+    state = square_start(model, x, y, eps=eps, queries=queries, p_init=p_init,
+                         seeds=[seed * 1_000_003 + i for i in range(len(x))], target=target, redraw=redraw)
+    square_steps(model, state, queries - 1, on_step=on_step)
+    return square_result(state)
+
+
+@dataclass
+class SquareState:
+    """Searches in progress, one per row: rows of different images (and students) stack into one batch."""
+    x: torch.Tensor  # (B, 1, 28, 28) the clean images
+    y: torch.Tensor  # (B,)
+    target: torch.Tensor | None  # (B,) or None (untargeted)
+    eps: torch.Tensor  # (B, 1, 1, 1)
+    draws: torch.Tensor  # (B, budget − 1, 3) each iteration's uniforms: the square's row, its column, its sign
+    budget: int  # queries per image
+    p_init: float
+    redraw: bool
+    x_best: torch.Tensor  # (B, 1, 28, 28)
+    best: torch.Tensor  # (B,) margin loss at x_best; ≤ 0: fooled
+    p_best: torch.Tensor  # (B,) P(y) at x_best
+    used: torch.Tensor  # (B,) int64 queries spent
+    p_true: torch.Tensor  # (B, budget) P(y) after each query; columns past a row's `used` are filled at the end
+
+    @property
+    def running(self) -> torch.Tensor:
+        """(B,) bool: still searching (not fooled, budget left, ε > 0)."""
+        return (self.best > 0) & (self.eps.view(-1) > 0) & (self.used < self.budget)
+
+    def rows(self) -> list["SquareState"]:
+        """One state per row (to hand back to each image's owner)."""
+        return [self.take(slice(i, i + 1)) for i in range(len(self.x))]
+
+    def take(self, idx) -> "SquareState":
+        t = None if self.target is None else self.target[idx]
+        return SquareState(self.x[idx], self.y[idx], t, self.eps[idx], self.draws[idx], self.budget, self.p_init,
+                           self.redraw, self.x_best[idx], self.best[idx], self.p_best[idx], self.used[idx],
+                           self.p_true[idx])
+
+
+def stack(states: list[SquareState]) -> SquareState:
+    """Rows of several states (the same budget, p_init and redraw; all targeted or none) as one batch."""
+    first = states[0]
+    if any((s.budget, s.p_init, s.redraw, s.target is None) != (first.budget, first.p_init, first.redraw,
+                                                                 first.target is None) for s in states):
+        raise SettingsError("only searches with the same budget, p_init, redraw and kind stack into one batch")
+
+    def cat(name):
+        return torch.cat([getattr(s, name) for s in states])
+    return SquareState(cat("x"), cat("y"), None if first.target is None else cat("target"), cat("eps"), cat("draws"),
+                       first.budget, first.p_init, first.redraw, cat("x_best"), cat("best"), cat("p_best"),
+                       cat("used"), cat("p_true"))
+
+
+def square_start(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, queries: int = 1000, p_init: float = 0.8,
+                 seeds: list[int], target=None, redraw: bool = True) -> SquareState:
+    """Check the settings, draw every row's randomness from its own seed, and spend the first query (the stripes)."""
     if target is not None:
         target = torch.as_tensor(target, device=x.device).long()
         if target.dim() > 1 or (target.dim() == 1 and len(target) != len(x)):
             raise SettingsError(f"target must be a class or a ({len(x)},) tensor, not shape {tuple(target.shape)}")
-        target = target.expand(len(x))
+        target = target.expand(len(x)).clone()
     if not (isinstance(queries, int) and queries >= 1):
         raise SettingsError(f"queries must be an integer ≥ 1 (the first evaluation counts), not {queries!r}")
     check_inputs(x, y, "inf", "margin", queries, target)
     if not 0 < p_init <= 1:
         raise SettingsError(f"p_init must lie in (0, 1] (a fraction of the image), not {p_init}")
+    if len(seeds) != len(x):
+        raise SettingsError(f"one seed per image: {len(seeds)} seeds for {len(x)} images")
     eps = per_sample(eps, x, "eps")  # (B, 1, 1, 1)
-    x, b, h, w = x.detach(), len(x), x.shape[2], x.shape[3]
-    generator = torch.Generator().manual_seed(seed)
-
-    def rand(*shape):  # drawn on the CPU, so a seed gives the same draws on every device
-        return torch.rand(shape, generator=generator).to(x.device)
-
-    def loss(logits, idx):  # to minimise; ≤ 0 ⇔ fooled
-        return margin(logits, target[idx]) if target is not None else -margin(logits, y[idx])
-
-    def p_of_y(logits, idx):
-        return logits.softmax(1).gather(1, y[idx, None]).squeeze(1)
-
-    everyone = torch.arange(b, device=x.device)
-    rows = torch.arange(h, device=x.device).view(1, 1, h, 1)
-    cols = torch.arange(w, device=x.device).view(1, 1, 1, w)
+    x, b, w = x.detach(), len(x), x.shape[3]
+    stripes, draws = [], []
+    for seed in seeds:  # drawn on the CPU, so a seed gives the same draws on every device and in every batch
+        g = torch.Generator().manual_seed(int(seed))
+        stripes.append(torch.rand(1, 1, w, generator=g))
+        draws.append(torch.rand(queries - 1, 3, generator=g))
+    stripes = torch.where(torch.stack(stripes).to(x.device) < 0.5, -1.0, 1.0)  # one sign per column of each image
     with eval_mode(model), torch.no_grad():
-        stripes = torch.where(rand(b, 1, 1, w) < 0.5, -1.0, 1.0)  # one sign per column of each image
         x_best = (x + eps * stripes).clamp(0, 1)
         logits = model.classify(x_best).float()
-        best, p_best = loss(logits, everyone), p_of_y(logits, everyone)
-        used = torch.ones(b, dtype=torch.long, device=x.device)
-        p_true = p_best[:, None].repeat(1, queries)  # (B, budget); columns rewritten as the search goes
-        for i in range(queries - 1):
-            idx = ((best > 0) & (eps.view(-1) > 0)).nonzero().squeeze(1)  # ε = 0: nothing to search
+    state = SquareState(x, y, target, eps, torch.stack(draws).to(x.device), queries, p_init, redraw, x_best,
+                        torch.zeros(b, device=x.device), torch.zeros(b, device=x.device),
+                        torch.ones(b, dtype=torch.long, device=x.device), torch.zeros(b, queries, device=x.device))
+    everyone = torch.arange(b, device=x.device)
+    state.best, state.p_best = loss_of(state, logits, everyone), p_of_y(state, logits, everyone)
+    state.p_true[:, 0] = state.p_best
+    return state
+
+
+def loss_of(state: SquareState, logits: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """The margin loss to minimise; ≤ 0 ⇔ fooled (targeted: ⇔ the target is on top)."""
+    return margin(logits, state.target[idx]) if state.target is not None else -margin(logits, state.y[idx])
+
+
+def p_of_y(state: SquareState, logits: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    return logits.softmax(1).gather(1, state.y[idx, None]).squeeze(1)
+
+
+def square_steps(model: BetaVAC, state: SquareState, iterations: int, on_step=None) -> SquareState:
+    """Up to `iterations` more queries per running row (in place); rows may stand at different iterations."""
+    h, w = state.x.shape[2], state.x.shape[3]
+    rows = torch.arange(h, device=state.x.device).view(1, 1, h, 1)
+    cols = torch.arange(w, device=state.x.device).view(1, 1, 1, w)
+    halvings = torch.tensor(HALVINGS, device=state.x.device)
+    with eval_mode(model), torch.no_grad():
+        for step in range(iterations):
+            idx = state.running.nonzero().squeeze(1)
             if len(idx) == 0:
-                p_true[:, i + 1:] = p_best[:, None]
                 break
-            s = max(round(math.sqrt(p_selection(p_init, i, queries) * h * w)), 1)
-            n, x0, xb, e = len(idx), x[idx], x_best[idx], eps[idx]
-            top = (rand(n) * (h - s + 1)).long().view(-1, 1, 1, 1)  # the square's corner, uniform over 0 … h − s
-            left = (rand(n) * (w - s + 1)).long().view(-1, 1, 1, 1)
+            i = state.used[idx] - 1  # each row's own iteration (0-based, after the first query)
+            it = (i.double() / state.budget * 10000).long()  # p_selection, vectorised over rows
+            p = state.p_init / 2.0 ** (it[:, None] > halvings).sum(1)
+            s = (p * h * w).sqrt().round().clamp(min=1).long().view(-1, 1, 1, 1)
+            u = state.draws[idx, i]  # (n, 3)
+            x0, xb, e = state.x[idx], state.x_best[idx], state.eps[idx]
+            top = (u[:, 0].view(-1, 1, 1, 1) * (h - s + 1)).long()  # the square's corner, uniform over 0 … h − s
+            left = (u[:, 1].view(-1, 1, 1, 1) * (w - s + 1)).long()
             window = (rows >= top) & (rows < top + s) & (cols >= left) & (cols < left + s)  # (n, 1, h, w)
-            sign = torch.where(rand(n, 1, 1, 1) < 0.5, -1.0, 1.0)
+            sign = torch.where(u[:, 2].view(-1, 1, 1, 1) < 0.5, -1.0, 1.0)
             # a sign that leaves the whole window as it is would waste a query (every pixel is at x ± ε already):
             # the paper's code redraws until the window changes, which with one channel means the other sign
             same = (((x0 + e * sign).clamp(0, 1) - xb).abs() < 1e-7).logical_or(~window).flatten(1).all(1)
-            if redraw:
+            if state.redraw:
                 sign[same] = -sign[same]
             x_new = torch.where(window, (x0 + e * sign).clamp(0, 1), xb)
             logits = model.classify(x_new).float()
-            new = loss(logits, idx)
-            used[idx] += 1
-            better = new < best[idx]
+            new = loss_of(state, logits, idx)
+            better = new < state.best[idx]
             kept = idx[better]
-            x_best[kept], best[kept], p_best[kept] = x_new[better], new[better], p_of_y(logits, idx)[better]
-            p_true[:, i + 1] = p_best
+            state.x_best[kept], state.best[kept] = x_new[better], new[better]
+            state.p_best[kept] = p_of_y(state, logits, idx)[better]
+            state.p_true[idx, i + 1] = state.p_best[idx]
+            state.used[idx] += 1
             if on_step is not None:
-                on_step(i + 1, queries - 1)
-    return SquareResult(x_best, used, best <= 0, best, p_true)
+                on_step(step + 1, iterations)
+    return state
+
+
+def square_result(state: SquareState) -> SquareResult:
+    """The search as it stands: a row that stopped keeps its last P(y) for the rest of the budget."""
+    q = torch.arange(state.budget, device=state.x.device)
+    p_true = torch.where(q[None] < state.used[:, None], state.p_true, state.p_best[:, None])
+    return SquareResult(state.x_best, state.used, state.best <= 0, state.best, p_true)

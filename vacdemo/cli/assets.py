@@ -72,6 +72,30 @@ def register_card(sub) -> None:
     p.add_argument("--pretrained", default=str(PRETRAINED), help="folder of the checkpoints and the card")
 
 
+def cmd_rates(args) -> int:
+    """The detector's measured error rates beside a shipped checkpoint (the page's "Is this picture attacked?")."""
+    import json
+
+    from ..data import load_split
+    from ..models.detector import Detector
+    from ..study.rates import RATES, detector_rates
+    from ..models.checkpoint import code_version
+    check_counts(n=args.n)
+    ckpt, model = checkpoint_for(args.dataset, args.checkpoint)
+    model.requires_grad_(False)
+    detector = Detector.load(ckpt / "detector_inf.json")
+    test = load_split(args.dataset, False, args.data_dir, args.download)
+    rates = detector_rates(model, detector, test, TABLE_EPS[args.dataset][1:], n=min(args.n, len(test)))
+    rates.update(command=args.command_line, code_version=code_version())
+    (ckpt / RATES).write_text(json.dumps(rates, indent=1))
+    print(json.dumps(rates, indent=1))
+    print(f"wrote {ckpt / RATES}")
+    return 0
+
+
 def register(sub) -> None:
     register_assets(sub)
     register_card(sub)
+    p = command(sub, "rates", "the detector's false alarms and misses on the shipped model (the page states them)",
+                cmd_rates, "dataset", "data", "checkpoint")
+    p.add_argument("--n", type=int, default=500, help="test images attacked per ε (default 500)")

@@ -49,6 +49,36 @@ class Sweep:
         return delta, float(self.eps[k]) if norm == "inf" else float(np.abs(delta).max())
 
 
+@dataclass
+class SquareRun:
+    """A black-box Square Attack at one ε: the Sweep of its two rows (ε = 0, the input; ε, the best point found) and
+    the search's own record."""
+    sweep: Sweep
+    queries: int  # model queries the search spent, the first (its starting stripes) included
+    budget: int  # the most it was allowed
+    fooled: bool  # it reached its goal within the budget
+    p_true: np.ndarray  # (budget,) P(y) at the best point after each query
+
+    @property
+    def ran_out(self) -> bool:
+        return not self.fooled and self.queries >= self.budget
+
+
+@dataclass(frozen=True)
+class Check:
+    """One picture read by the model alone, for "Is this picture attacked?": no attack runs."""
+    probs: np.ndarray  # (10,) the model's class probabilities
+    recon: np.ndarray  # (28, 28) the decoder's redrawing
+    re: float  # ℓ2 reconstruction error ‖x − x̂‖₂
+    score: float  # the detector's P(adversarial)
+    flagged: bool  # RE above the detector's threshold τ
+    pred_8bit: int  # the reading once the picture is saved as an 8-bit PNG (rounded to 1/255)
+
+    @property
+    def pred(self) -> int:
+        return int(self.probs.argmax())
+
+
 @dataclass(frozen=True)
 class LabFacts:
     """What the page's views need of a data set's lab, as plain arrays: the detector's limit, the clean test

@@ -1,7 +1,7 @@
 """What a student's page hears while its attack runs: plain records (no torch), so the page's views can draw them."""
 from dataclasses import dataclass
 
-from ..lab.record import Sweep
+from ..lab.record import SquareRun, Sweep  # noqa: F401  (SquareRun: named in Done)
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Filling:
 
 @dataclass(frozen=True)
 class Done:
-    sweep: Sweep  # the whole grid
+    sweep: "Sweep | SquareRun"  # the whole grid (a Square Attack: its run at one ε)
     fresh: bool  # computed in this call (False: from the cache of every session's finished sweeps)
 
 

@@ -23,7 +23,7 @@ from ..models.detector import Detector
 from ..datasets import DATASETS
 from ..device import pick_device, serving_threads
 from ..lab.gallery import Gallery, load_gallery
-from ..lab.record import LabFacts
+from ..lab.record import Check, LabFacts
 from ..models.vac import eval_mode, reconstruction_error
 from ..lab.sweep import GRID_SIZE, Sweep, attack_rows, eps_grid, label, read_out, settle
 
@@ -144,9 +144,33 @@ def comparison(name: str, x: np.ndarray, y: int | None, steps: int, alpha: float
     return grid, recon[:, 0].float().cpu().numpy(), re.float().cpu().numpy(), lab.detector.prob(re).float().cpu().numpy()
 
 
+def check_picture(name: str, x: np.ndarray) -> Check:
+    """The model's reading of one picture, its redrawing and the detector's verdict: no attack."""
+    lab = load_lab(name)
+    xt = torch.from_numpy(np.asarray(x, dtype=np.float32))
+    label(lab.model, xt, 0, lab.device)  # checks x
+    xt = xt[None].to(lab.device)
+    with torch.no_grad(), eval_mode(lab.model):
+        read = lab.model(xt)
+        re = reconstruction_error(lab.model, xt, read.recon)
+        pred_8bit = int(lab.model.classify((xt * 255).round() / 255).argmax())
+    return Check(read.probs[0].float().cpu().numpy(), read.recon[0, 0].float().cpu().numpy(), float(re[0]),
+                 float(lab.detector.prob(re)[0]), bool(re[0] > lab.detector.threshold), pred_8bit)
+
+
+def detector_rates(name: str) -> dict | None:
+    """The detector's measured error rates (python -m vacdemo rates), or None where they were not measured."""
+    path = PRETRAINED / name / "detector_rates.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def run_rows(group: tuple, payloads: list[tuple]) -> list[torch.Tensor]:
     """The batcher's work: rows of one group (data set, norm, steps, attack kind), each (x, y, ε, α, target)
-    from any image, attacked as one batch; → x_adv per row, (1, 28, 28) on the CPU."""
+    from any image, attacked as one batch; → x_adv per row, (1, 28, 28) on the CPU. A Square group ("square", …)
+    takes one slice of each row's search instead (vacdemo.serving.blackbox)."""
+    if group[0] == "square":
+        from .blackbox import run_slices  # the layer above: it builds on this module's queue
+        return run_slices(group, payloads)
     name, norm, steps, adaptive, _ = group
     lab = load_lab(name)
     x = torch.stack([p[0] for p in payloads]).to(lab.device)  # (B, 1, 28, 28)
