@@ -6,6 +6,7 @@ from vacdemo.models.vac import build_model
 from vacdemo.data import Split, load_split
 from vacdemo.device import pick_device
 from vacdemo.training.evaluate import evaluate
+from vacdemo.errors import SettingsError
 from vacdemo.training.train import make_optimizer, make_scheduler, train
 
 
@@ -54,3 +55,34 @@ def test_schedules_count_in_batches():
             assert lrs[19] == pytest.approx(1e-3) and lrs[20] == pytest.approx(1e-4)  # drop after epoch 2
     with pytest.raises(ValueError, match="schedule must be"):
         make_scheduler(preset("fast", schedule="linear"), opt, steps=10)
+
+
+class Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_an_interrupted_run_resumes_to_the_same_weights(data_dir, tmp_path, ema):
+    """A session ends mid-training: the next call continues after the last finished epoch, and ends where an
+    unbroken run ends (same weights, same history); a state from other settings is refused, not mixed in."""
+    split = load_split("mnist", True, data_dir)
+    small = Split(split.images[:256], split.labels[:256])
+    cfg = preset("fast", width1=8, width2=16, epochs=3, milestones=(2,), bf16=False, ema=ema, augment=True)
+    whole, h_whole = train(cfg, small, small, pick_device("cpu"), out_dir=tmp_path / "whole")
+
+    def stop_at_two(model):
+        if stop_at_two.calls == 1:
+            raise Stop  # during epoch 2's evaluation: epoch 1's state is on disk, epoch 2's is not
+        stop_at_two.calls += 1
+        return {}
+    stop_at_two.calls = 0
+    with pytest.raises(Stop):
+        train(cfg, small, small, pick_device("cpu"), out_dir=tmp_path / "cut", on_epoch=stop_at_two)
+    torch.manual_seed(123)  # the global RNG is restored from the state, not from whatever ran in between
+    resumed, h_resumed = train(cfg, small, small, pick_device("cpu"), out_dir=tmp_path / "cut")
+    sa, sb = whole.state_dict(), resumed.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert [r["test_accuracy"] for r in h_whole] == [r["test_accuracy"] for r in h_resumed]
+    other = preset("fast", width1=8, width2=16, epochs=4, bf16=False)
+    with pytest.raises(SettingsError, match="other settings"):
+        train(other, small, small, pick_device("cpu"), out_dir=tmp_path / "cut")

@@ -54,6 +54,23 @@ def verdict(c: Check, facts: LabFacts, name: str, marked: bool) -> None:
                    icon=":material/check_circle:")
 
 
+def unlike_raw(facts: LabFacts, name: str, read, check, up, c: Check) -> None:
+    """A 28×28 picture that passes only once prepared: read as it is, is it like any clean picture of the data set?
+    Preparing finds a shape and fits it like a digit, so a garment comes out digit-like; its own pixels say more."""
+    thing = DATASETS[name].thing
+    try:
+        raw = check(read(up.getvalue(), up.name, True).x)
+    except ValueError:  # not 28×28: there are no pixels "as they are" to judge
+        st.caption(f"The model answers with a {thing} class whatever it is shown: a picture of something else still "
+                   "gets one, and the alarm is made to catch attacks, not other kinds of picture.")
+        return
+    if not c.flagged and share_below(facts, raw.re) >= 0.999:
+        st.warning(f"Read with its pixels as they are, this picture is unlike any clean {thing} measured (its "
+                   f"redrawing is off by {raw.re:.3f}); prepared like a photo it became a {thing}-like shape that "
+                   f"the model reads as **{CLASS_NAMES[name][c.pred]}**. It may not be a {thing} at all: the model "
+                   f"answers with a {thing} whatever it is shown.", icon=":material/help:")
+
+
 def provenance(c: Check, mark: dict, name: str) -> None:
     """What the marker says, and whether the picture (rounded to 8 bits) still fools the model."""
     names = CLASS_NAMES[name]
@@ -98,6 +115,8 @@ def page(facts: LabFacts, name: str, read, check, rates: dict | None) -> None:
     st.html(inline.row([(gray_png(pic.x[0]), f"the picture: the model reads {names[c.pred]}"),
                         (gray_png(c.recon), "the decoder redraws it")], 160))
     verdict(c, facts, name, pic.marker is not None)
+    if pic.how == "prepared":
+        unlike_raw(facts, name, read, check, up, c)
     if pic.marker is not None:
         provenance(c, pic.marker, name)
     lines = [(facts.tau, "limit", "black", True), (c.re, "this picture", svg.ADV, False)]

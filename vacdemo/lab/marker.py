@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 KEY = "vacdemo"  # the PNG text chunk's keyword
-FIELDS = {"dataset": "U16", "model": "U64", "attack": "U32", "norm": "U4", "eps": "<f4", "label": "<i4",
+FIELDS = {"dataset": "U16", "model": "U64", "attack": "U32", "norm": "U4", "eps": "<f8", "label": "<i4",
           "pred": "<i4", "pred_8bit": "<i4"}
 
 
