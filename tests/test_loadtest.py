@@ -15,6 +15,16 @@ def test_a_small_burst_gets_every_verdict_with_no_error(tmp_path, free_port):
     assert row["peak_mb"] > 100 and row["cpu_cores"] > 0  # read from the server's /proc entries
 
 
+@pytest.mark.slow  # starts the app's server
+def test_square_students_search_beside_a_burst(tmp_path, free_port):
+    """Black-box students open the page on Square Attack and keep searching while the PGD students burst: every
+    search ends with a verdict, and the row says how many ran and how long each took."""
+    row = loadtest.loadtest(2, "burst", inputs=1, port=free_port, log=tmp_path / "server.log", squares=2)
+    assert row["errors"] == [] and row["inputs"] == 2 and row["squares"] == 2 and row["searches"] >= 2
+    assert 0 < row["search_p50"] <= row["search_p95"]
+    assert "+ 2 Square" in loadtest.table([row])
+
+
 class Markdown:
     def __init__(self, body):
         self.body = body

@@ -146,3 +146,23 @@ def test_agrees_with_torchattacks(model, right100, eps, redraw):
                                  loss="margin", seed=0)(x, y)
     assert abs(success(model, ours.x_adv, y) - success(model, theirs, y)) <= tolerance
     assert ours.fooled.float().mean().item() == success(model, ours.x_adv, y)
+
+
+def test_a_search_is_the_same_in_any_batch_and_in_slices(model, batch):
+    """The lab runs each student's search in slices, stacked with other students' rows: an image's own draws make
+    its search independent of both (the same point, the same queries, the same curve)."""
+    from vacdemo.attacks.square import square_result, square_start, square_steps, stack
+    x, y = batch
+    alone = [square_start(model, x[i:i + 1], y[i:i + 1], eps=0.05, queries=120, seeds=[100 + i]) for i in range(4)]
+    for s in alone:
+        square_steps(model, s, 119)
+    states = [square_start(model, x[i:i + 1], y[i:i + 1], eps=0.05, queries=120, seeds=[100 + i]) for i in range(4)]
+    square_steps(model, states[0], 30)  # rows at different iterations, then stacked and sliced
+    rows = stack(states).rows()
+    for _ in range(6):
+        rows = square_steps(model, stack(rows), 25).rows()
+    for a, b in zip(alone, rows):
+        ra, rb = square_result(a), square_result(b)
+        assert torch.equal(ra.x_adv, rb.x_adv) and torch.equal(ra.queries, rb.queries)
+        assert torch.allclose(ra.p_true, rb.p_true)
+        assert int(rb.queries) <= 120 and (rb.x_adv - x[0:1]).abs().max() <= 1  # budget, and a real picture

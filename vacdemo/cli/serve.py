@@ -14,7 +14,8 @@ def cmd_loadtest(args) -> int:
     for users in args.users:
         for mode in args.mode:
             print(f"{users} student(s), {mode} …", flush=True)
-            row = loadtest.loadtest(users, mode, args.inputs, args.period, args.url, args.port, args.timeout)
+            row = loadtest.loadtest(users, mode, args.inputs, args.period, args.url, args.port, args.timeout,
+                                    squares=args.square)
             rows.append(row)
             for e in row["errors"][:10]:
                 print("  error:", e)
@@ -41,6 +42,9 @@ def register_loadtest(sub) -> None:
     p.add_argument("--url", help="drive this server (e.g. nginx in front of replicas) instead of starting one")
     p.add_argument("--port", type=int, default=8599, help="loopback port of the server it starts (default 8599)")
     p.add_argument("--timeout", type=float, default=120, help="seconds one page run may take (default 120)")
+    p.add_argument("--square", type=int, default=0, metavar="N",
+                   help="also N black-box students running Square Attack (1,000 queries) all along, beside the others "
+                        "(default 0)")
     p.add_argument("--json", help="also write the rows here")
 
 

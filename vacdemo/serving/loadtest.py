@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from urllib.parse import quote
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ VERDICT = re.compile(r"No change yet \(ε = 0\)|the model (now |still )?says \*\
 IMAGE = re.compile(r"test image #(\d+) \(([^,)]+)")
 DONE, EARLY = (0, 1, 3), 2  # script_finished: finished (full, compile error, fragment); ended for a rerun
 MAX_USERS, MAX_SECONDS = 100, 900
+SQUARE = "Square: sees only its answers"  # the attacker radio's label (ui.controls.ATTACKERS)
 
 
 @dataclass
@@ -41,6 +43,8 @@ class Student:
     times: dict = field(default_factory=lambda: {"open": [], "verdict": [], "grid": [], "move": []})
     errors: list = field(default_factory=list)
     queued: int = 0  # runs in which the page said "Queued"
+    square: bool = False  # a black-box student: Square Attack (1,000 queries) at a small ε, new images until told
+
 
     @property
     def alpha(self) -> float:
@@ -52,6 +56,9 @@ class Student:
 
     def query(self) -> str:
         c, s = self.image(0)
+        if self.square:  # ε at the grid's smallest step: most searches spend the whole budget
+            return (f"cls_{self.dataset}={c}&sample_{self.dataset}={s}&attacker={quote(SQUARE)}"
+                    f"&eps_{self.dataset}_inf={0.015 if self.dataset == 'mnist' else 0.005}")
         return (f"cls_{self.dataset}={c}&sample_{self.dataset}={s}&auto_alpha=false&alpha={self.alpha}"
                 f"&eps_{self.dataset}_inf={0.075 if self.dataset == 'mnist' else 0.025}")
 
@@ -232,8 +239,38 @@ def pct(xs: list[float], q: float) -> float:
     return statistics.quantiles(xs, n=100, method="inclusive")[q - 1] if len(xs) > 1 else (xs[0] if xs else float("nan"))
 
 
-async def drive(base: str, users: int, mode: str, inputs: int, period: float, timeout: float) -> list[Student]:
+async def searcher(s: Student, base: str, stop: asyncio.Event, timeout: float) -> None:
+    """A black-box student: opens the page on Square Attack, then a new image as soon as each search ends, until
+    stop is set; each search's time to its verdict goes to times["grid"]."""
+    from websockets.asyncio.client import connect
+    uri = base.replace("http", "ws", 1) + "/_stcore/stream"
+    try:
+        async with connect(uri, subprotocols=["streamlit"], max_size=None, proxy=None, compression=None,
+                           open_timeout=60, ping_timeout=None) as ws:
+            page = Page()
+            verdict, end, _ = await run_once(ws, page, rerun_msg(base, s.query()), timeout)
+            s.times["open"].append(verdict or end)
+            j = 0
+            while not stop.is_set():
+                j += 1
+                c, n = s.image(j)
+                (wc, _), (wn, _) = (widget(page, f"cls_{s.dataset}", label=CLASS_NAMES[s.dataset][c]),
+                                    widget(page, f"sample_{s.dataset}", number=n))
+                verdict, end, _ = await run_once(ws, page, rerun_msg(base, page.query, [wc, wn], page.page_hash), timeout)
+                if verdict is None:
+                    s.errors.append(f"search {j}: no verdict shown")
+                s.times["grid"].append(end)
+                s.errors += [f"search {j}: {p}" for p in page.problems()]
+    except (TimeoutError, OSError, Exception) as e:  # noqa: BLE001  every failure is a measured error
+        s.errors.append(f"{type(e).__name__}: {e}")
+
+
+async def drive(base: str, users: int, mode: str, inputs: int, period: float, timeout: float,
+                squares: int = 0) -> tuple[list[Student], list[Student]]:
     students = [Student(u) for u in range(users)]
+    stop = asyncio.Event()
+    searchers = [Student(users + i, square=True) for i in range(squares)]
+    running = [asyncio.create_task(searcher(s, base, stop, timeout)) for s in searchers]
     opened = asyncio.Barrier(users + 1)
     rounds = [asyncio.Event() for _ in range(inputs + 1)]
     rng = random.Random(0)
@@ -263,12 +300,16 @@ async def drive(base: str, users: int, mode: str, inputs: int, period: float, ti
                 await asyncio.sleep(0.05)
             await asyncio.sleep(1.0)  # a pause between rounds, as a teacher's
     await asyncio.gather(*tasks)
-    return students
+    stop.set()
+    await asyncio.gather(*running)
+    return students, searchers
 
 
 def loadtest(users: int, mode: str, inputs: int = 2, period: float = 5.0, url: str | None = None,
-             port: int = 8599, timeout: float = 120, log: Path = Path("runs/loadtest-server.log")) -> dict:
-    """One load test; → its table row. Starts (and stops) a server unless url is given."""
+             port: int = 8599, timeout: float = 120, log: Path = Path("runs/loadtest-server.log"),
+             squares: int = 0) -> dict:
+    """One load test; → its table row. Starts (and stops) a server unless url is given. squares: black-box
+    students searching with Square Attack all along, beside the PGD students."""
     if not 1 <= users <= MAX_USERS:
         raise SettingsError(f"--users must lie in 1 … {MAX_USERS}, got {users}")
     if mode not in ("steady", "burst", "class"):
@@ -289,7 +330,8 @@ def loadtest(users: int, mode: str, inputs: int = 2, period: float = 5.0, url: s
             result = asyncio.run(asyncio.wait_for(classload.drive(url, users, timeout), MAX_SECONDS))
             return {**classload.row(users, result, time.perf_counter() - start, usage.cores(), usage.peak_mb()),
                     "mode": "class"}
-        students = asyncio.run(asyncio.wait_for(drive(url, users, mode, inputs, period, timeout), MAX_SECONDS))
+        students, searchers = asyncio.run(asyncio.wait_for(drive(url, users, mode, inputs, period, timeout, squares),
+                                                           MAX_SECONDS))
         wall = time.perf_counter() - start
         cores, peak = usage.cores(), usage.peak_mb()
     finally:
@@ -297,8 +339,10 @@ def loadtest(users: int, mode: str, inputs: int = 2, period: float = 5.0, url: s
             server.terminate()
             server.wait(30)
     every = {k: [t for s in students for t in s.times[k]] for k in ("open", "verdict", "grid", "move")}
-    errors = [f"student {s.u}: {e}" for s in students for e in s.errors]
-    return dict(users=users, mode=mode, inputs=len(every["verdict"]), wall_s=wall,
+    errors = [f"student {s.u}: {e}" for s in [*students, *searchers] for e in s.errors]
+    searches = [t for s in searchers for t in s.times["grid"]]
+    return dict(users=users, mode=mode, inputs=len(every["verdict"]), wall_s=wall, squares=len(searchers),
+                searches=len(searches), search_p50=pct(searches, 50), search_p95=pct(searches, 95),
                 verdict_p50=pct(every["verdict"], 50), verdict_p95=pct(every["verdict"], 95),
                 verdict_max=max(every["verdict"], default=float("nan")),
                 grid_p50=pct(every["grid"], 50), grid_p95=pct(every["grid"], 95),
@@ -314,7 +358,15 @@ def known(v: float, spec: str) -> str:
 def table(rows: list[dict]) -> str:
     head = ("| students | mode | new inputs | verdict p50 / p95 / max (s) | whole grid p50 / p95 (s) | ε move p50 (s) "
             "| server CPU (cores) | peak memory (MB) | errors |\n|---:|---|---:|---|---|---:|---:|---:|---:|")
-    lines = [f"| {r['users']} | {r['mode']} | {r['inputs']} | {r['verdict_p50']:.2f} / {r['verdict_p95']:.2f} / "
+    lines = [f"| {r['users']}{square_words(r)} | {r['mode']} | {r['inputs']} | {r['verdict_p50']:.2f} / {r['verdict_p95']:.2f} / "
              f"{r['verdict_max']:.2f} | {r['grid_p50']:.2f} / {r['grid_p95']:.2f} | {r['move_p50']:.2f} | "
              f"{known(r['cpu_cores'], '.2f')} | {known(r['peak_mb'], '.0f')} | {len(r['errors'])} |" for r in rows]
     return "\n".join([head, *lines])
+
+
+def square_words(r: dict) -> str:
+    """Beside the student count: the black-box students searching all along, their searches and time per search."""
+    if not r.get("squares"):
+        return ""
+    return (f" + {r['squares']} Square ({r['searches']} searches of 1,000 queries, p50 / p95 "
+            f"{r['search_p50']:.1f} / {r['search_p95']:.1f} s)")
