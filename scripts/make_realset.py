@@ -9,6 +9,12 @@ Kinds, each a folder of pictures named <label>_<n>.<ext>:
   ink-photo        the same hands in blue or black ink on paper, photographed: uneven light, a shadow, noise,
                    JPEG, the digit small and off-centre
   scan-lowres      strokes or glyphs scanned at a tiny resolution (18–32 px)
+  pen-sans, pen-serif, pen-italic, pen-script   single-line pen strokes in a font's shape: each glyph thinned to its
+                   centre line (skimage's skeletonize) and drawn again with a round pen of one of three widths, as
+                   a finger on the canvas draws (white on black) or a pen on paper (dark ink, a little blur)
+  pen-styled       stylised hands drawn as pen strokes: a 1 with a long flag and a foot, a 4 open at the top, a 7
+                   with a crossbar, a 9 with a straight stem, a 2 with a loop, …, slanted, at the same widths
+python scripts/make_realset.py --pen   writes the pen kinds only (their own seed: the other kinds stay as they are).
 The rendering here is independent of vacdemo.training.augment (PIL drawing, not the training transforms), so the
 set does not test the augmentation against itself. Seeded: the same fonts give the same files.
 """
@@ -174,5 +180,80 @@ def write_kinds(out: Path, files: dict[str, list[tuple[str, bytes]]]) -> dict[st
     return {kind: len(items) for kind, items in files.items()}
 
 
+# Stylised hands (issue 30): shapes the canvas sees from people taught other scripts than MNIST's writers.
+STYLED = {
+    0: [[arc(.5, .5, .26, .42, 260, 625), [(.7, .12), (.3, .88)]], [arc(.5, .5, .3, .4, 240, 600)]],
+    1: [[[(.28, .3), (.58, .06), (.58, .92)], [(.34, .92), (.82, .92)]],  # a long flag and a foot
+        [[(.3, .36), (.6, .06), (.5, .92)]]],
+    2: [[arc(.5, .28, .25, .2, 190, 360) + [(.3, .78)] + arc(.32, .84, .08, .07, 270, 630) + [(.82, .9)]],  # a loop
+        [arc(.48, .3, .26, .22, 190, 390) + [(.18, .9), (.84, .86)]]],
+    3: [[[(.22, .1), (.78, .1), (.42, .44)] + arc(.48, .68, .28, .24, 280, 520)],  # a flat top
+        [arc(.46, .28, .24, .2, 200, 440), arc(.46, .7, .3, .22, 270, 520)]],
+    4: [[[(.26, .06), (.18, .6), (.86, .6)], [(.66, .3), (.62, .94)]],  # open at the top
+        [[(.56, .94), (.6, .06), (.14, .66), (.88, .64)], [(.66, .4), (.8, .46)]]],
+    5: [[[(.32, .08), (.26, .46)] + arc(.5, .68, .27, .25, 220, 510), [(.32, .08), (.8, .06)]],
+        [[(.78, .06), (.3, .1), (.24, .5)] + arc(.48, .7, .28, .23, 230, 500)]],
+    6: [[[(.72, .06)] + arc(.78, .62, .56, .56, 240, 180) + arc(.48, .7, .24, .22, 180, 540)]],
+    7: [[[(.18, .12), (.82, .1), (.38, .94)], [(.3, .52), (.74, .5)]],  # a crossbar
+        [[(.2, .22), (.2, .1), (.82, .1), (.46, .94)]]],
+    8: [[arc(.5, .27, .2, .19, 120, 480), arc(.5, .72, .26, .22, 300, 660)],
+        [[(.72, .14)] + arc(.5, .27, .22, .19, 330, 90) + arc(.5, .72, .25, .21, 270, 630) + arc(.5, .27, .22, .19, 90, 200)]],
+    9: [[arc(.5, .3, .24, .22, 0, 360), [(.74, .3), (.74, .94)]],  # a straight stem
+        [arc(.48, .3, .24, .23, 10, 370), [(.72, .32), (.58, .94)]]],
+}
+PEN_FONTS = {"pen-sans": FONT_KINDS["font-sans"], "pen-serif": FONT_KINDS["font-serif"],
+             "pen-italic": FONT_KINDS["font-italic"], "pen-script": FONT_KINDS["font-script"]}
+WIDTHS = (0.025, 0.07, 0.13)  # the pen, as a share of the picture's side: thin, medium (the canvas's 18 of 252), thick
+
+
+def centre_line(img: Image.Image) -> np.ndarray:
+    """A glyph (dark on light) → its one-pixel centre line, (H, W) bool."""
+    from skimage.morphology import skeletonize
+    return skeletonize(np.asarray(img.convert("L")) < 128)
+
+
+def pen(line: np.ndarray, width: float, ink, paper) -> Image.Image:
+    """Every pixel within width/2 of the centre line inked, the rim antialiased: a round pen along the line."""
+    from scipy import ndimage
+    d = ndimage.distance_transform_edt(~line)
+    cover = np.clip(width / 2 + 0.5 - d, 0, 1)[..., None]
+    rgb = np.asarray(paper, np.float32) * (1 - cover) + np.asarray(ink, np.float32) * cover
+    return Image.fromarray(rgb.round().astype(np.uint8))
+
+
+def look(img_line: np.ndarray, size: int, rng: random.Random, n: int) -> bytes:
+    """The centre line at one of three widths (n % 3), on the canvas (n < 3) or on paper, blurred a little."""
+    width = WIDTHS[n % 3] * size * rng.uniform(0.85, 1.15)
+    if n < 3:
+        return png(pen(img_line, width, (255, 255, 255), (0, 0, 0)))
+    ink = rng.choice([(20, 30, 110), (25, 25, 30), (40, 40, 90)])
+    return png(pen(img_line, width, ink, (240, 240, 232)).filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.0))))
+
+
+def styled_line(label: int, rng: random.Random, size: int) -> np.ndarray:
+    """A stylised hand's strokes drawn 1 px wide (then thinned): a centre line like a glyph's."""
+    saved = HANDS[label]
+    HANDS[label] = STYLED[label]  # hand_drawn's placement, slant and wobble, with the stylised shapes
+    try:
+        img = hand_drawn(label, rng, size, 3, (0, 0, 0), (255, 255, 255))
+    finally:
+        HANDS[label] = saved
+    return centre_line(img)
+
+
+def build_pen(per_label: int = 6, seed: int = 30) -> dict[str, int]:
+    """The pen kinds: per label, three widths on the canvas and three on paper; their own seed."""
+    rng = random.Random(seed)
+    files: dict[str, list[tuple[str, bytes]]] = {k: [] for k in [*PEN_FONTS, "pen-styled"]}
+    for label in range(10):
+        for n in range(per_label):
+            for kind, fonts in PEN_FONTS.items():
+                g = glyph(label, fonts[(label * per_label + n) % len(fonts)], rng, 252)
+                files[kind].append((f"{label}_{n}.png", look(centre_line(g), 252, rng, n)))
+            files["pen-styled"].append((f"{label}_{n}.png", look(styled_line(label, rng, 252), 252, rng, n)))
+    return write_kinds(OUT, files)
+
+
 if __name__ == "__main__":
-    print(build())
+    import sys
+    print(build_pen() if "--pen" in sys.argv[1:] else {**build(), **build_pen()})

@@ -8,7 +8,8 @@ from vacdemo import load_pretrained
 from vacdemo.models.checkpoint import PRETRAINED
 from vacdemo.lab.realset import load_realset, realset_accuracy
 
-KINDS = {"font-sans", "font-serif", "font-italic", "font-script", "strokes-canvas", "ink-photo", "scan-lowres"}
+KINDS = {"font-sans", "font-serif", "font-italic", "font-script", "strokes-canvas", "ink-photo", "scan-lowres",
+         "pen-sans", "pen-serif", "pen-italic", "pen-script", "pen-styled"}  # pen-*: single-line strokes (issue 30)
 
 
 def test_the_set_loads_every_kind_with_all_ten_digits():
