@@ -56,6 +56,8 @@ class Config:
     batch_size: int = 128
     grad_clip: float = 0.0  # max gradient norm; 0 = off
     augment: bool = False  # per-image shifts, rotations, scale, shear, thickness, blur, contrast (augment.py)
+    redraw: float = 0.0  # with augment, digits: the share drawn again along their centre line with a new pen width
+    elastic: float = 0.0  # with augment, digits: elastic distortion of α px (Simard et al. 2003); 0 = off
     ema: float = 0.0  # decay of an exponential moving average of the weights, evaluated and saved; 0 = off
     ema_start_epochs: float = 0.0  # the average starts here: after β's ramp, it averages one objective only
     bf16: bool = True  # bf16 autocast where native (GPUs, AVX512-BF16/AMX CPUs); fp32 elsewhere
@@ -137,6 +139,10 @@ def check_ranges(cfg: Config) -> None:
         bad.append(f"adv_eps = {cfg.adv_eps} (adversarial training is for the plain CNN, kind = 'cnn')")
     if not 0 <= cfg.ema < 1:
         bad.append(f"ema = {cfg.ema} (a decay in [0, 1))")
+    if not 0 <= cfg.redraw <= 1 or cfg.elastic < 0:
+        bad.append(f"redraw = {cfg.redraw} (a share in [0, 1]), elastic = {cfg.elastic} (α ≥ 0 px)")
+    if (cfg.redraw or cfg.elastic) and (cfg.dataset != "mnist" or not cfg.augment):
+        bad.append("redraw and elastic are digit augmentations: dataset = 'mnist' and augment = True")
     if bad:
         raise SettingsError("settings out of range: " + ", ".join(bad))
 

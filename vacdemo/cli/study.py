@@ -102,7 +102,35 @@ def cmd_first_column(args) -> int:
     return 0
 
 
+def cmd_screen(args) -> int:
+    """Issue 30's levers, one at a time: short runs of the ship recipe, chosen on a validation split."""
+    from ..study.screen import LEVERS, screen, table
+    unknown = [x for x in args.levers if x not in LEVERS]
+    if unknown:
+        raise SettingsError(f"unknown lever(s) {unknown}; choose from {sorted(LEVERS)}")
+    check_counts(epochs=args.epochs)
+    work = Path(args.work)
+    rows = []
+    for lever in args.levers:
+        rows.append(screen(lever, work, epochs=args.epochs, data_dir=args.data_dir, download=args.download))
+        print(f"  {lever}: validation {rows[-1]['validation_accuracy']:.4f}, realset {rows[-1]['realset']['all']:.3f}",
+              flush=True)
+    print(table(rows))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(table(rows) + "\n")
+        print(f"wrote {args.out}")
+    return 0
+
+
 def register(sub) -> None:
+    p = command(sub, "screen", "the model's levers one at a time: short runs chosen on a validation split", cmd_screen,
+                "data")
+    p.add_argument("--levers", nargs="+", default=["ship", "elastic", "redraw", "redraw+elastic"],
+                   help="levers to screen, in order (default: ship elastic redraw redraw+elastic; also: wide)")
+    p.add_argument("--epochs", type=int, default=8, help="epochs per screen (default 8; ramps and milestones scale)")
+    p.add_argument("--work", default="runs/screen-mnist", help="models and results (default runs/screen-mnist)")
+    p.add_argument("--out", help="also write the table to this markdown file")
     p = command(sub, "first-column", "why Fashion-MNIST's first column is higher than the paper's: one arm per "
                 "suspect, over seeds", cmd_first_column, "data")
     p.add_argument("--arms", nargs="+", help="arms to run, in order (default: the cheap ones; epochs-60 is long)")

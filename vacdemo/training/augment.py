@@ -55,11 +55,59 @@ def random_contrast(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return (x.clamp(0, 1).pow(gamma) * gain).clamp(0, 1)
 
 
-def augment(x: torch.Tensor, gen: torch.Generator, dataset: str) -> torch.Tensor:
+def centre_distances(images: torch.Tensor) -> torch.Tensor:
+    """(N, 28, 28) uint8 digits → (N, 28, 28) uint8: each pixel's distance to the digit's centre line (its
+    skeleton: skimage's skeletonize of the ink above half intensity), in quarter pixels, capped at 63 px.
+    Computed once per training run (about 10 s for MNIST); random_redraw draws a new pen along it."""
+    import numpy as np
+    from scipy import ndimage
+    from skimage.morphology import skeletonize
+    out = np.empty(images.shape, dtype=np.uint8)
+    for i, img in enumerate(images.numpy() if isinstance(images, torch.Tensor) else images):
+        line = skeletonize(img > 127)
+        d = ndimage.distance_transform_edt(~line) if line.any() else np.full(img.shape, 63.0)
+        out[i] = np.minimum(d * 4, 255).round()
+    return torch.from_numpy(out)
+
+
+def random_redraw(x: torch.Tensor, d: torch.Tensor, gen: torch.Generator, p: float,
+                  width: tuple[float, float] = (1.0, 5.0)) -> torch.Tensor:
+    """A share p of the digits drawn again along their centre line d (B, 1, 28, 28, in px) with a round pen of a
+    random width (px): a finger's stroke or a fine pen instead of the writer's own, its rim antialiased."""
+    u = torch.rand(x.shape[0], 2, generator=gen).to(x.device).view(-1, 2, 1, 1)
+    r = (width[0] + u[:, :1] * (width[1] - width[0])) / 2
+    pen = (r + 0.5 - d.to(x.dtype)).clamp(0, 1)
+    return torch.where(u[:, 1:] < p, pen, x)
+
+
+def random_elastic(x: torch.Tensor, gen: torch.Generator, alpha: float, sigma: float = 4.0) -> torch.Tensor:
+    """Elastic distortion (Simard, Steinkraus & Platt 2003): each image warped by its own random displacement
+    field, uniform in [−1, 1] per pixel, smoothed by a Gaussian of σ px and scaled to α px."""
+    b, _, h, w = x.shape
+    field = torch.rand(b, 2, h, w, generator=gen).to(x.device) * 2 - 1
+    k = 2 * math.ceil(3 * sigma) + 1
+    field = TF.gaussian_blur(field, [k, k], [sigma, sigma])
+    field = field / field.flatten(1).abs().amax(1).clamp_min(1e-8).view(-1, 1, 1, 1) * alpha  # px, at most α
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, h, device=x.device), torch.linspace(-1, 1, w, device=x.device),
+                            indexing="ij")
+    grid = torch.stack([xs + field[:, 0] * 2 / w, ys + field[:, 1] * 2 / h], -1)  # (B, H, W, 2), px → [-1, 1]
+    return F.grid_sample(x, grid.to(x.dtype), mode="bilinear", padding_mode="zeros", align_corners=True)
+
+
+def augment(x: torch.Tensor, gen: torch.Generator, dataset: str, *, d: torch.Tensor | None = None,
+            redraw: float = 0.0, elastic: float = 0.0) -> torch.Tensor:
     """x (B, 1, 28, 28) in [0, 1] → a new batch of the same shape and range, each image transformed on its own.
-    Digits: the full set (hands differ in slant, thickness and size). Garments: a mirror for half of them,
-    milder geometry, no thickness (a garment's outline is not a pen stroke)."""
+    Digits: the full set (hands differ in slant, thickness and size); with redraw > 0, that share first drawn
+    again with a new pen along its centre line d (centre_distances, in px); with elastic > 0 (α, px), each warped
+    elastically. Garments: a mirror for half of them, milder geometry, no thickness (a garment's outline is not
+    a pen stroke)."""
     if dataset == "mnist":
+        if redraw > 0:
+            if d is None:
+                raise SettingsError("redraw needs the centre-line distances of the batch (centre_distances)")
+            x = random_redraw(x, d, gen, redraw)
+        if elastic > 0:
+            x = random_elastic(x, gen, elastic)
         x = random_affine(x, gen)
         x = random_thickness(x, gen)
     elif dataset == "fmnist":

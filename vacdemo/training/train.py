@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .adversarial import training_attack
-from .augment import augment
+from .augment import augment, centre_distances
 from ..config import Config
 from ..data import Split
 from ..device import autocast
@@ -101,6 +101,7 @@ def train(cfg: Config, train_split: Split, test_split: Split, device: torch.devi
     # The EMA's BatchNorm statistics are averaged too (use_buffers): the averaged model is complete on its own.
     ema = torch.optim.swa_utils.AveragedModel(
         model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema), use_buffers=True) if cfg.ema else None
+    lines = centre_distances(train_split.images[:n]) if cfg.augment and cfg.redraw > 0 else None
     history, start, first, best = [], time.perf_counter(), 0, None
     state = out_dir / RESUME if out_dir is not None and resume else None
     if state is not None and state.exists():
@@ -113,9 +114,11 @@ def train(cfg: Config, train_split: Split, test_split: Split, device: torch.devi
         sums = {"recon": 0.0, "kl": 0.0, "ce": 0.0, "acc": 0.0}
         bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, mininterval=1.0)
         for i in bar:
-            x, y = train_split.batch(perm[i * cfg.batch_size:(i + 1) * cfg.batch_size])
+            idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+            x, y = train_split.batch(idx)
             if cfg.augment:
-                x = augment(x, gen, cfg.dataset)
+                d = lines[idx.to(lines.device)].to(x.device, torch.float32)[:, None] / 4 if lines is not None else None
+                x = augment(x, gen, cfg.dataset, d=d, redraw=cfg.redraw, elastic=cfg.elastic)
             x = x.to(device, memory_format=torch.channels_last, non_blocking=True)
             y = y.to(device, non_blocking=True)
             c = capacity_at(epoch + i / steps, cfg.capacity, cfg.capacity_ramp_epochs)

@@ -1,0 +1,34 @@
+"""The lever screens (issue 30): a lever reaches the training, the run resumes and is reused, and the table reads
+the validation split (what chooses) beside the realset (reported)."""
+import json
+
+import pytest
+import torch
+
+from vacdemo.study.screen import LEVERS, VALIDATION, screen, table
+from vacdemo.training.augment import augment, centre_distances
+from vacdemo.data import load_split
+
+
+def test_redraw_draws_along_the_centre_line_and_elastic_keeps_the_range(data_dir):
+    s = load_split("mnist", True, data_dir)
+    x, _ = s.batch(torch.arange(16))
+    d = centre_distances(s.images[:16]).float()[:, None] / 4
+    assert (d == 0).any() and d.max() > 5  # the line itself, and pixels far from it
+    out = augment(x, torch.Generator().manual_seed(0), "mnist", d=d, redraw=1.0, elastic=2.0)
+    assert out.shape == x.shape and 0 <= out.min() and out.max() <= 1
+    # drawn again: the new ink lies near the old centre line, never far from it (before the affine moves it)
+    from vacdemo.training.augment import random_redraw
+    pen = random_redraw(x, d, torch.Generator().manual_seed(1), p=1.0)
+    assert pen[d > 3.5].max() == 0 and pen[d == 0].min() > 0.4
+
+
+@pytest.mark.slow  # trains a model for an epoch and reads the realset
+def test_a_screen_trains_once_and_is_read_from_its_result(data_dir, tmp_path):
+    row = screen("redraw+elastic", tmp_path, epochs=1, data_dir=data_dir, limit=256)
+    assert row["changes"] == LEVERS["redraw+elastic"] and row["n_validation"] == VALIDATION
+    assert set(row["realset"]) >= {"pen-italic", "pen-styled", "all"}
+    assert json.loads((tmp_path / "redraw+elastic" / "result.json").read_text()) == row
+    assert not (tmp_path / "redraw+elastic" / "resume.pt").exists()  # the checkpoint is saved: no state left
+    assert screen("redraw+elastic", tmp_path, epochs=1, data_dir=data_dir, limit=256) == row  # reused
+    assert "| redraw+elastic | 1 |" in table([row])

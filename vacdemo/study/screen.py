@@ -1,0 +1,81 @@
+"""Screening the model's levers one at a time (issue 30): short runs of the `ship` recipe, each with one lever
+changed, chosen on a validation split of the training data (never on the realset or the test set, which are
+reported beside it only). One folder per lever under the work folder: resume.pt while it trains, then the
+checkpoint, then result.json; an interrupted screen resumes where it stopped.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from ..data import Split, load_split
+from ..lab.realset import realset_accuracy
+from ..models.checkpoint import WEIGHTS, load_checkpoint, save_checkpoint
+from ..training.evaluate import evaluate
+from ..training.train import drop_resume, train
+from .reproduce import Run, scaled_config
+
+VALIDATION = 5000  # the last training images: the screens choose on them
+LEVERS = {  # one change each against the ship recipe
+    "ship": {},
+    "elastic": {"elastic": 2.0},  # Simard et al.'s warp, α = 2 px at σ = 4 px
+    "redraw": {"redraw": 0.5},  # half the digits drawn again along their centre line with a new pen width
+    "redraw+elastic": {"redraw": 0.5, "elastic": 2.0},
+    "wide": {"width1": 32, "width2": 64},  # 3–4× the compute: only if the others fall short
+}
+RESULT = "result.json"
+
+
+def split_train(train_split: Split) -> tuple[Split, Split]:
+    """(the training images the screens learn from, the validation images they are chosen on)."""
+    n = len(train_split) - VALIDATION
+    return (Split(train_split.images[:n], train_split.labels[:n]),
+            Split(train_split.images[n:], train_split.labels[n:]))
+
+
+def screen(lever: str, work: Path, *, dataset: str = "mnist", epochs: int = 8, seed: int = 0, data_dir=None,
+           download: bool = False, limit: int | None = None) -> dict:
+    """Train (or resume, or reuse) one lever's model and read it: validation accuracy, realset per kind. limit: the
+    first N training images only (a test)."""
+    folder = work / lever
+    out = folder / RESULT
+    if out.exists():
+        return json.loads(out.read_text())
+    cfg = scaled_config("ship", Run(dataset, 1.0 if dataset == "mnist" else 10.0, 0.0, seed), epochs)
+    shape = {k: v for k, v in LEVERS[lever].items() if k in ("width1", "width2")}
+    cfg = replace(cfg, shape=replace(cfg.shape, **shape), **{k: v for k, v in LEVERS[lever].items() if k not in shape})
+    learn, valid = split_train(load_split(dataset, True, data_dir, download))
+    device = torch.device("cpu")
+    model = load_checkpoint(folder) if (folder / WEIGHTS).exists() else None
+    if model is None or model.cfg != cfg:
+        print(f"screening {lever} ({cfg.epochs} epochs) → {folder}", flush=True)
+        model, history = train(cfg, learn, valid, device, out_dir=folder, limit=limit)
+        save_checkpoint(model, folder, {"final": history[-1], "preset": "ship", "validation": VALIDATION})
+        drop_resume(folder)
+    model.eval().requires_grad_(False)
+    start = time.perf_counter()
+    real = realset_accuracy(model, dataset)
+    final = load_checkpoint(folder).meta["metrics"]["final"]
+    row = {"lever": lever, "changes": LEVERS[lever], "epochs": cfg.epochs, "seed": seed,
+           "validation_accuracy": evaluate(model, valid, device)["accuracy"], "n_validation": len(valid),
+           "realset": {k: v["accuracy"] for k, v in real.items()}, "realset_n": {k: v["n"] for k, v in real.items()},
+           "train_s": final.get("wall_s"), "read_s": round(time.perf_counter() - start, 1)}
+    out.write_text(json.dumps(row, indent=1))
+    return row
+
+
+def table(rows: list[dict]) -> str:
+    """Markdown: one row per lever, validation accuracy (what chooses), then the realset per kind (reported)."""
+    if not rows:
+        return ""
+    kinds = sorted(rows[0]["realset"], key=lambda k: (k == "all", k))
+    out = ["| lever | epochs | validation acc | " + " | ".join(kinds) + " | train s |",
+           "|---|---:|---:|" + "---:|" * len(kinds) + "---:|"]
+    for r in rows:
+        out.append(f"| {r['lever']} | {r['epochs']} | {r['validation_accuracy']:.4f} | "
+                   + " | ".join(f"{r['realset'][k]:.3f}" for k in kinds) + f" | {r['train_s']:.0f} |")
+    return "\n".join(out)
