@@ -67,10 +67,14 @@ STEPS = [
 ]
 
 
+OFF = "off"  # left: Streamlit 1.67 keeps a deleted parameter in the address bar beside bound widgets, so the
+# lesson is left by setting it to "off", not by deleting it (a reload then stays out of the lesson)
+
+
 def current() -> int | None:
     """The step in the URL (1 … len(STEPS)), or None outside the lesson (a bad value: the first step)."""
     raw = st.query_params.get(PARAM)
-    if raw is None:
+    if raw is None or raw == OFF:
         return None
     try:
         return min(max(int(raw), 1), len(STEPS))
@@ -88,17 +92,22 @@ def apply(step: int, only_missing: bool = False) -> None:
 
 
 def go(step: int | None) -> None:
-    """Open a step (None: leave the lesson, the lab stays as it is)."""
-    if step is None:
-        st.query_params.pop(PARAM, None)
-        st.session_state.pop("lesson_applied", None)
-        return
-    apply(step)
+    """Next, Back, Leave: the step to open (None: leave the lesson, the lab stays as it is), opened by start() in
+    the run that follows (a query parameter set in a callback reaches the address bar one run late)."""
+    st.session_state["lesson_goto"] = OFF if step is None else step
 
 
 def start() -> None:
-    """Opened by a link (or a reload) on a step this session has not set up yet: the step's setup, the link's own
-    controls kept. Runs before the controls are drawn."""
+    """Runs before the controls are drawn. A step asked for by a button: its setup, and the address. A step opened
+    by a link (or a reload) that this session has not set up yet: its setup, the link's own controls kept."""
+    if "lesson_goto" in st.session_state:
+        goto = st.session_state.pop("lesson_goto")
+        if goto == OFF:
+            st.query_params[PARAM] = OFF
+            st.session_state.pop("lesson_applied", None)
+        else:
+            apply(goto)
+        return
     step = current()
     if step is not None and st.session_state.get("lesson_applied") != step:
         apply(step, only_missing=True)

@@ -17,7 +17,8 @@ img {{image-rendering: pixelated;}}
   [data-testid=stRadio] label, [data-testid=stCheckbox] label {{min-height: 44px; align-items: center}}
   [data-testid=stExpandSidebarButton], [data-testid=stSidebarCollapseButton] button {{min-width: 44px;
     min-height: 44px}}
-  [data-testid=stBaseButton-secondary], [data-testid=stBaseButton-segmented_control] {{min-height: 44px}}
+  [data-testid=stBaseButton-secondary], [data-testid=stBaseButton-primary],
+  [data-testid=stBaseButton-segmented_control] {{min-height: 44px}}
 }}
 </style>"""
 

@@ -100,7 +100,8 @@ def base(url: str) -> str:
 
 
 # The URL state that may travel in a join link: what the projector shows, never a secret or a session's own.
-SHARED = ("class", "data", "view", "source", "norm", "mode", "steps", "auto_alpha", "alpha")
+SHARED = ("class", "data", "view", "source", "norm", "mode", "steps", "auto_alpha", "alpha", "lesson", "attacker",
+          "queries")
 SHARED_PREFIXES = ("cls_", "sample_", "eps_", "cmp_eps_", "target_")
 PICTURE = ("cls_", "sample_")  # the gallery picture: only when the source is the gallery
 
