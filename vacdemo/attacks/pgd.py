@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from ..device import autocast
 from ..errors import SettingsError
 from ..models.fold import attack_view
+from .fastpath import path_for
 from ..models.vac import BetaVAC, eval_mode
 
 NORMS = ("inf", "2")
@@ -109,10 +110,11 @@ def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, st
     x (B, 1, 28, 28) in [0, 1]; y (B,) true classes. eps: ε-ball radius, a number or a (B,) tensor (one
     ε per sample, so a whole ε-grid for one image runs as one batch). alpha: step size (number or (B,)).
     norm "inf" (the paper's) or "2". steps=1 with alpha=eps is FGSM. target: a class or (B,) classes to
-    turn x into (targeted attack). loss "ce" (cross-entropy) or "margin" (Carlini–Wagner). fast: attack the
-    model with its BatchNorms folded into the convolutions (vacdemo.models.fold: the same function up to rounding),
-    in bf16 autocast where the hardware does bf16 natively (GPUs, AVX512-BF16/AMX CPUs; the iterate itself
-    stays fp32); fast=False is the plain fp32 path. tests/test_fast_path.py checks that the fast path finds
+    turn x into (targeted attack). loss "ce" (cross-entropy) or "margin" (Carlini–Wagner). fast: the path
+    vacdemo.attacks.fastpath chooses for this batch size (the server's measured policy; else the model with its
+    BatchNorms folded into the convolutions, vacdemo.models.fold: the same function up to rounding, in bf16
+    autocast where the hardware does bf16 natively; the iterate itself stays fp32); fast=False is the plain fp32
+    path. tests/test_fast_path.py checks that the fast path finds
     adversarial examples as often as the plain one. on_step(i, steps), when given, is called after each step
     (a progress bar for a long attack). box=False drops the [0, 1] clamp (Algorithm 2 as printed has none:
     a study of the clamp's effect; pictures outside [0, 1] are not images). step "sign" moves by α·sign(∇L) (ℓ2: α∇L/‖∇L‖), as Madry et al.;
@@ -133,14 +135,16 @@ def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, st
     x = x.detach()
     if torch.all(eps == 0):  # nothing can move: skip the model entirely
         return x.clone()
-    net = attack_view(model) if fast else model  # BatchNorm folded into the convs: same function, fewer ops
+    path = path_for(x.device, getattr(getattr(model, "cfg", None), "shape", None), len(x)) if fast else "plain"
+    net = model if path == "plain" else attack_view(model)  # BatchNorm folded into the convs: same function, fewer ops
+    bf16 = path == "folded-bf16"
     with eval_mode(model), torch.enable_grad():  # enable_grad: also when called under no_grad
         x_adv = random_point(x, eps, norm, box) if random_start else x.clone()
         for i in range(steps):
             x_adv.requires_grad_(True)
             # mean over the batch, as torchattacks: the step only uses the sign (or direction) of each
             # sample's gradient, and the same scale keeps the rounding, hence near-zero signs, identical
-            with autocast(x.device, fast):
+            with autocast(x.device, bf16):
                 logits = net.classify(x_adv)
             objective = attack_objective(logits.float(), y, target, loss)
             # raw: each image's own gradient (a sum); sign: the batch mean (only its sign is used, see above)

@@ -34,7 +34,13 @@ def cmd_bench(args) -> int:
         shape = model.cfg.shape
         print(f"benchmarking on {name}: {ckpt} ({shape.width1}/{shape.width2} channels) …")
         x, y = (t.to(device) for t in test.batch(slice(0, args.batch)))
-        found = [*bench.pgd_rows(model, x, y, device, args.repeats), *bench.lever_rows(model, x, y, device, args.repeats),
+        from ..lab.gallery import load_gallery
+        chosen, choice = bench.fastpath_rows(model, load_gallery(ckpt), device, args.repeats)
+        print(f"\nthe attack path by batch size, measured (the server's choice; {name}):\n{choice}\n")
+        if args.fastpath_only:
+            rows += [{"device": name, **r} for r in chosen]
+            continue
+        found = [*chosen, *bench.pgd_rows(model, x, y, device, args.repeats), *bench.lever_rows(model, x, y, device, args.repeats),
                  *bench.batch_rows(model, x, y, device, args.repeats), *bench.layout_rows(model, x, y, device, args.repeats),
                  *(bench.compare_rows(device, args.repeats) if device.type == "cpu" else []),
                  *bench.train_rows(device, args.repeats, args.presets),
@@ -60,4 +66,6 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, help="torch threads on the CPU (default: torch's)")
     p.add_argument("--presets", nargs="*", choices=sorted(PRESETS), default=["fast", "paper"],
                    help="presets whose training throughput to measure (default: fast paper)")
+    p.add_argument("--fastpath-only", action="store_true",
+                   help="only the attack path's measurement and its one-image row against torchattacks")
     p.add_argument("--json", help="also write the rows to this JSON file")

@@ -176,6 +176,27 @@ def exactness_rows(model: BetaVAC, test: Split, eps_grid: list[float], n: int, d
     return rows
 
 
+def fastpath_rows(model: BetaVAC, gallery, device: torch.device, repeats: int) -> tuple[list[dict], str]:
+    """The server's path choice measured afresh (vacdemo.serving.fastpath, not its cache), then one image's PGD-40
+    on the path it chose for one row against torchattacks.PGD, side by side: the rows and the choice's table."""
+    import torchattacks
+    from ..attacks.fastpath import clear_policy, path_for, set_policy
+    from ..lab.grid import eps_grid
+    from ..serving import fastpath
+    x = torch.stack([gallery.image(i) for i in range(len(gallery))]).to(device)
+    y = gallery.labels.to(device)
+    result = fastpath.measure(model, x, y, [float(e) for e in eps_grid(model.cfg.dataset, "inf")[1:6]])
+    set_policy(device.type, model.cfg.shape, [tuple(r) for r in result["policy"]])
+    one, y1 = x[:1], y[:1]
+    chosen = path_for(device, model.cfg.shape, 1)
+    ours = median_ms(lambda: pgd(model, one, y1, eps=0.3), device, repeats)
+    atk = torchattacks.PGD(Classify(model), eps=0.3, alpha=0.01, steps=40, random_start=False)
+    theirs = median_ms(lambda: atk(one, y1), device, repeats)
+    clear_policy()
+    rows = [dict(what=f"PGD-40 ℓ∞, one image, the measured path ({chosen}) (ms)", ours=ours, torchattacks=theirs)]
+    return rows, fastpath.table(result)
+
+
 def format_table(rows: list[dict]) -> str:
     """The bench's one table: each row's ours, the other (torchattacks, or the plain fp32 path) and the ratio."""
     lines = [f"{'device':<22} {'what':<70} {'ours':>10} {'other':>16} {'ratio':>7}"]
