@@ -25,6 +25,11 @@ def set_policy(device_type: str, shape, table: list[tuple[int, str]]) -> None:
         _policy[(device_type, shape)] = sorted(table)
 
 
+def has_policy(device_type: str, shape) -> bool:
+    with _lock:
+        return (device_type, shape) in _policy
+
+
 def clear_policy() -> None:
     with _lock:
         _policy.clear()
