@@ -123,9 +123,10 @@ def test_capacity_claims_follow_the_sweep():
     assert verdicts(trend)["Capacity does not co"] == "not confirmed"
     flat = [m for c in (0.01, 0.1, 1.0, 10.0) for m in seeds("mnist", c, 0.0, 100)]
     assert verdicts(flat)["Capacity does not co"] == "confirmed"
-    # 16 points between capacities, but seeds of one capacity already differ by ±20 points: within the margin
+    # 16 points between capacities, but seeds of one capacity already differ by ±20 points: within the margin,
+    # and a margin that wide could not have seen an effect of 0.1: a null result without power is inconclusive
     noisy = [m for c, k in ((0.01, 100), (1.0, 132)) for m in seeds("mnist", c, 0.0, k, jitter=(-40, 0, 40))]
-    assert verdicts(noisy)["Capacity does not co"] == "confirmed"
+    assert verdicts(noisy)["Capacity does not co"].startswith("inconclusive (could detect ≥ 0.")
     # C = 0.01's attacked images barely raise RE, so it detects worse; the claim also wants its clean RE highest
     def sweep(clean_re_low: float):
         return [m for c, g, re in ((0.01, 0.1, clean_re_low), (0.1, 10.0, 1.1), (1.0, 10.0, 1.1))
@@ -142,7 +143,9 @@ def test_l1_claims_both_ways():
     assert found["ℓ1 regularisation lo"] == "confirmed"  # re_gain 2: RE stays ≤ τ, nothing detected
     same = [m for lam in L1["fmnist"] for m in seeds("fmnist", 10.0, lam, 120, re_gain=30.0)]
     found = verdicts(base + same, "fmnist", 0.05)
-    assert found["ℓ1 regularisation of"] == "confirmed" and found["ℓ1 regularisation lo"] == "not confirmed"
+    assert found["ℓ1 regularisation of"] == "confirmed"
+    # every attack detected at every ε for every λ: saturated columns cannot show a drop, so no power at all
+    assert found["ℓ1 regularisation lo"] == "inconclusive"
 
 
 def test_headline_claims_read_every_column():

@@ -196,6 +196,32 @@ def verdict(ok: bool | None) -> str:
     return {True: "confirmed", False: "not confirmed", None: "not measured"}[ok]
 
 
+POWER = {"robust": 0.1, "detection": 0.05}  # a null result reads "confirmed" only if it could see effects this small
+
+
+def power(effects: list[Effect], key: str) -> tuple[float | None, str]:
+    """The smallest effect a null result could have detected (the largest margin over the informative columns of
+    every comparison), and the sentence that states it with the bound a verdict needs."""
+    found = [d for e in effects if (d := e.detectable()) is not None]
+    if not found:
+        return None, "No informative column: these measurements could not have seen an effect of any size."
+    bound = max(found)
+    return bound, (f"Smallest effect these measurements could detect: {bound:.3f} (the largest margin over the "
+                   f"informative columns); a null result reads 'confirmed' only when that is at most {POWER[key]:g}.")
+
+
+def null_verdict(ok: bool, effects: list[Effect], key: str, negative: str = "confirmed") -> tuple[str, str]:
+    """A verdict that rests on finding no effect: the word (`negative` when no effect was found, here 'confirmed'
+    or 'not confirmed'), 'inconclusive (could detect ≥ x)' when the experiment could not have seen an effect of
+    the size that matters, and the sentence on its power."""
+    bound, words = power(effects, key)
+    if not ok:
+        return verdict(False) if negative == "confirmed" else verdict(True), ""
+    if bound is None or bound > POWER[key]:
+        return f"inconclusive (could detect ≥ {bound:.2f})" if bound is not None else "inconclusive", words
+    return negative, words
+
+
 def fmt(d: dict[float, float], name: str) -> str:
     return ", ".join(f"{name} = {k:g}: {v:.3f}" for k, v in d.items())
 
@@ -214,11 +240,12 @@ def capacity_vs_robustness(study: Study, dataset: str) -> dict:
     robust = {c: mean_over_eps(study.over_eps(dataset, c, 0.0, "robust")) for c in caps}
     hi, lo = max(robust, key=robust.get), min(robust, key=robust.get)
     e = study.compare(dataset, (hi, 0.0), (lo, 0.0), "robust")
-    ok = not e.consistent(+1)
-    return {"claim": claim, "verdict": verdict(ok),
+    word, powered = null_verdict(not e.consistent(+1), [e], "robust")
+    return {"claim": claim, "verdict": word,
             "text": f"Robust accuracy averaged over ε > 0: {fmt(robust, 'C')}. The most robust capacity minus the least "
                     f"(C = {hi:g} − C = {lo:g}), per ε: {e.describe()}. Rule: confirmed unless that difference exceeds "
-                    f"its margin at more than {CONSISTENT:.0%} of the informative ε > 0 columns. {study.spread(dataset, 'robust', l1=0.0)}."}
+                    f"its margin at more than {CONSISTENT:.0%} of the informative ε > 0 columns. {powered} "
+                    f"{study.spread(dataset, 'robust', l1=0.0)}."}
 
 
 def capacity_vs_detection(study: Study, dataset: str) -> dict:
@@ -263,10 +290,11 @@ def l1_vs_robustness(study: Study, dataset: str, best: float) -> dict:
     if effects is None:
         return {"claim": claim, "verdict": verdict(None), "text": f"No λ of the paper's, or no λ = 0, at C = {best:g}."}
     better = [lam for lam, e in effects.items() if e.consistent(+1)]
-    return {"claim": claim, "verdict": verdict(not better),
+    word, powered = null_verdict(not better, list(effects.values()), "robust")
+    return {"claim": claim, "verdict": word,
             "text": f"At C = {best:g}, robust accuracy of λ minus λ = 0: {describe_l1(effects)}. Rule: confirmed unless "
                     f"some λ > 0 beats λ = 0 beyond the margin at more than {CONSISTENT:.0%} of the informative ε > 0 columns. "
-                    f"{study.spread(dataset, 'robust', capacity=best)}."}
+                    f"{powered} {study.spread(dataset, 'robust', capacity=best)}."}
 
 
 def l1_vs_detection(study: Study, dataset: str, best: float) -> dict:
@@ -275,11 +303,16 @@ def l1_vs_detection(study: Study, dataset: str, best: float) -> dict:
     if effects is None:
         return {"claim": claim, "verdict": verdict(None), "text": f"No λ of the paper's, or no λ = 0, at C = {best:g}."}
     lower = [lam for lam, e in effects.items() if e.consistent(-1)]
-    return {"claim": claim, "verdict": verdict(len(lower) == len(effects)),
+    if len(lower) == len(effects):
+        word, powered = verdict(True), ""
+    else:  # not confirmed: no drop found for some λ, a null result that needs its power
+        word, powered = null_verdict(True, [e for lam, e in effects.items() if lam not in lower], "detection",
+                                     negative="not confirmed")
+    return {"claim": claim, "verdict": word,
             "text": f"At C = {best:g}, detection accuracy of λ minus λ = 0: {describe_l1(effects)}. Lower beyond the "
                     f"margin: {', '.join(f'{v:g}' for v in lower) or 'no λ'}. Rule: confirmed when every λ > 0 detects "
                     f"worse than λ = 0 beyond the margin at more than {CONSISTENT:.0%} of the informative ε > 0 columns. "
-                    f"{study.spread(dataset, 'detection', capacity=best)}."}
+                    f"{powered} {study.spread(dataset, 'detection', capacity=best)}."}
 
 
 def from_where(eps: list[float], ok: list[bool]) -> str:

@@ -106,6 +106,12 @@ class Effect:
         """a − b beyond the margin, with this sign, in more than CONSISTENT of the informative ε columns."""
         return self.share(sign) > CONSISTENT
 
+    def detectable(self) -> float | None:
+        """The smallest effect these measurements could tell from none: the largest margin over the informative
+        columns (an effect below it in every column could have gone unseen); None without an informative column."""
+        kept = [m for m, i in zip(self.margins, self.informative) if i]
+        return max(kept) if kept else None
+
     def describe(self) -> str:
         cols = ", ".join(f"ε {e:g}: {d:+.3f} (±{m:.3f})" + ("" if i else " (saturated)")
                          for e, d, m, i in zip(self.eps, self.diff, self.margins, self.informative))
