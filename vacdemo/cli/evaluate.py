@@ -14,8 +14,8 @@ def cmd_evaluate(args) -> int:
     ckpt, model = checkpoint_for(args.dataset, args.checkpoint)
     device = pick_device(args.device)
     split = load_split(args.dataset, False, args.data_dir, args.download)
-    m = evaluate(model.to(device), split, device)
-    print(f"{args.dataset} test set ({len(split)} images), checkpoint {ckpt}:\n"
+    m = evaluate(model.to(device), split, device, bf16=args.bf16)
+    print(f"{args.dataset} test set ({len(split)} images), checkpoint {ckpt}, {'bf16 autocast' if args.bf16 else 'fp32'}:\n"
           f"  clean accuracy             {m['accuracy']:.4f}\n"
           f"  reconstruction error ‖x − x̂‖₂ {m['recon_error_l2']:.3f}  (mean per image)\n"
           f"  reconstruction NLL         {m['recon_nll']:.2f} nats per image")
@@ -27,6 +27,8 @@ def cmd_evaluate(args) -> int:
 def register_evaluate(sub) -> None:
     p = command(sub, "evaluate", "clean test accuracy and mean reconstruction error", cmd_evaluate,
                 "dataset", "data", "device", "checkpoint")
+    p.add_argument("--bf16", action="store_true", help="evaluate under bf16 autocast where native, as training "
+                   "evaluates each epoch (metrics.json); default fp32, as the model card")
     p.add_argument("--json", help="also write the figures to this JSON file")
 
 

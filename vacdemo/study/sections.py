@@ -118,5 +118,10 @@ def silent_blocks(metas: list[dict]) -> list[tuple]:
                   f"{c['width1']}/{c['width2']}, with BatchNorm, but has no dropout and no global average pooling: the "
                   "last feature map is flattened into the linear layers for μ and log σ² (z ∈ R^100)."),
             ("p", f"**The capacity ramp.** c rises linearly from 0 to C over {', '.join(ramp)} epochs (the paper gives no "
-                  f"length); the optimiser is {c['optimizer']} (the paper's: SGD; README, “What we tried”).")]
+                  f"length); the optimiser is {c['optimizer']} (the paper's: SGD; docs/models.md, “What we tried”)."),
+            ("p", f"**The capacity term's corner.** β·|KL − c| is smoothed into its Huber form within δ = "
+                  f"{c['capacity_smoothing']:g} (per-dimension nats) of c: the same slope outside, a parabola inside, "
+                  "never more than β·δ/2 below eq. 5's term (vacdemo.training.loss.capacity_penalty; δ = 0 is eq. 5 "
+                  "exactly). Without it Adam's second moment fills with the ±β flips at KL ≈ c (docs/models.md, “What "
+                  "we tried”). The first-column experiments train δ = 0 beside it (docs/reproduction.md).")]
 
