@@ -95,9 +95,20 @@ def cmd_first_column(args) -> int:
                       flush=True)
     rows = table(work, {k: a.what for k, a in ARMS.items()})
     print(rows or "no baseline result yet")
-    if args.out and rows:
+    text = f"## Why is Fashion-MNIST's first column higher?\n\n{rows}\n" if rows else ""
+    if args.study and Path(args.study).is_dir():  # item 3: capacity against robustness, clean accuracy held
+        from ..study import confounds
+        from ..study.findings import Study, load_measurements
+        study = Study(load_measurements(Path(args.study)))
+        for name in ("fmnist", "mnist"):
+            part = confounds.table(study, name)
+            if part:
+                text += (f"\n## Capacity against robustness, {name}: raw and with clean accuracy held "
+                         f"({args.study})\n\n{part}\n")
+        print(text)
+    if args.out and text:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(rows + "\n")
+        Path(args.out).write_text(text)
         print(f"wrote {args.out}")
     return 0
 
@@ -140,6 +151,8 @@ def register(sub) -> None:
     p.add_argument("--work", default="runs/first-column", help="models and results (default runs/first-column)")
     p.add_argument("--out", help="also write the table to this markdown file")
     p.add_argument("--report-only", action="store_true", help="only print the table from --work's results")
+    p.add_argument("--study", default="reports/cpu-fast/data",
+                   help="the committed CPU study whose capacity sweep is read with clean accuracy held (item 3)")
     p = command(sub, "reproduce", "the paper's capacity and ℓ1 sweeps and Fig. 5, as one report", cmd_reproduce,
                 "data", "device")
     p.add_argument("--dataset", choices=["mnist", "fmnist", "all"], default="all")
