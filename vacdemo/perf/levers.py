@@ -76,9 +76,10 @@ def conv_input_grad(grad, x, weight, bias_sizes, stride, padding, dilation, tran
     return F.conv_transpose2d(grad, weight, None, stride, padding, extra, groups, dilation), None, None
 
 
-def onnx_step(model: BetaVAC, x, y, eps, alpha, steps: int = 40, threads: int | None = None):
-    """ONNX Runtime on the CPU, the graph exported for these shapes; → attack(x, y, eps, alpha) on tensors."""
-    import onnxruntime as ort  # optional: the bench's lever only
+def export_step(model: BetaVAC, x, y, eps, alpha, path: Path) -> Path:
+    """One PGD step with its input gradient, (x_adv, x, y, eps, alpha) → x_adv, exported to ONNX for these shapes
+    (the backward written out in plain operators, so any ONNX runtime runs it: ONNX Runtime here, onnxruntime-web
+    in a browser, scripts/browser_attack.py)."""
     from torch.fx.experimental.proxy_tensor import make_fx
     step = step_fn(model)
     with eval_mode(model):
@@ -92,8 +93,16 @@ def onnx_step(model: BetaVAC, x, y, eps, alpha, steps: int = 40, threads: int | 
 
         def forward(self, *a):
             return self.traced(*a)
-    path = Path(tempfile.mkdtemp()) / "pgd_step.onnx"
-    torch.onnx.export(Graph(), (x.clone(), x, y, eps, alpha), str(path), dynamo=True, verbose=False)
+    torch.onnx.export(Graph(), (x.clone(), x, y, eps, alpha), str(path), dynamo=True, verbose=False,
+                      input_names=["x_adv", "x", "y", "eps", "alpha"], output_names=["next"],
+                      external_data=False)  # one file: a browser runtime cannot fetch a side file of weights
+    return path
+
+
+def onnx_step(model: BetaVAC, x, y, eps, alpha, steps: int = 40, threads: int | None = None):
+    """ONNX Runtime on the CPU, the graph exported for these shapes; → attack(x, y, eps, alpha) on tensors."""
+    import onnxruntime as ort  # optional: the bench's lever only
+    path = export_step(model, x, y, eps, alpha, Path(tempfile.mkdtemp()) / "pgd_step.onnx")
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or torch.get_num_threads()
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads sleep, not spin
