@@ -165,3 +165,23 @@ def test_a_dragged_slider_leaves_one_first_answer():
     run.gate.set()
     time.sleep(0.5)
     assert [b[1] for b in run.batches][:3] == [[1], [1, 4], [2, 5, 6, 3]]  # img9, then the last first answer
+
+
+def test_two_workers_run_two_batches_at_once_each_reporting_its_own_progress():
+    """One worker per core: the next batch starts while another runs (first answers need not wait for a grid
+    filler's batch), never more than `workers` at once, and a row's progress is its own batch's."""
+    seen = {}
+
+    class Steps(Recorder):
+        def __call__(self, group, payloads):
+            q.report(len(payloads), 40)  # as the attack's on_step does, from inside the worker
+            seen[payloads[0]] = q.progress_of(("img" + str(payloads[0]), payloads[0]))
+            return super().__call__(group, payloads)
+    run = Steps(seconds=0.2)
+    q = Batcher(run, max_rows=2, gather_s=0.0, workers=2)
+    futures = [f for i in range(1, 7) for f in q.submit(f"s{i}", ("g", i), [((f"img{i}", i), i, FILL)])]
+    for f in futures:
+        f.result(5)
+    assert run.most == 2  # two batches at once, never three
+    assert all(seen[i] == (1, 40) for i in range(1, 7))  # each row saw its own worker's progress
+    assert q.progress_of(("img1", 1)) == (0, 0)  # done: no progress to report

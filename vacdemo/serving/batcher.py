@@ -3,7 +3,8 @@
 A classroom asks at the same moment ("now everyone pick a digit"). One image attacked alone leaves the cores
 mostly idle (operator overhead: 16 images cost about 3.4× one), so rows that wait at the same time are run as
 one batch: first answers (the ε on a student's slider) ahead of grid fillers, oldest first, at most
-`max_rows` per batch and one batch at a time, so never more work at once than the cores take. A row wanted
+`max_rows` per batch, and at most `workers` batches at a time (one per core the attacks may use, each on one
+torch thread), so never more work at once than the cores take. A row wanted
 by several sessions runs once; rows nobody waits for any more are dropped before they run.
 
 No torch here: `run(group, payloads) → results` does the math (vacdemo.serving.lab gives it the attack).
@@ -31,6 +32,7 @@ class Row:
     seq: int  # arrival order, for first-come first-served within a priority
     future: Future = field(default_factory=Future)
     owners: set = field(default_factory=set)
+    worker: int = -1  # the worker that runs it
 
     @property
     def order(self) -> tuple[int, int]:
@@ -41,16 +43,19 @@ class Batcher:
     """submit() rows, wait on their futures; one daemon thread runs them in batches."""
 
     def __init__(self, run, max_rows: int = 32, gather_s: float = 0.005, max_waiting: int = 4096,
-                 keep_done: int = 4096):
+                 keep_done: int = 4096, workers: int = 1):
         self.run, self.max_rows, self.gather_s, self.max_waiting = run, max_rows, gather_s, max_waiting
+        self.n_workers = workers  # batches run at once, each on its own thread (one per core the attacks may use)
         self.keep_done = keep_done  # finished rows kept by key: a session that reruns finds its answers
         self._cv = threading.Condition()
         self._waiting: dict[tuple, Row] = {}
         self._running: dict[tuple, Row] = {}
         self._done: OrderedDict[tuple, Future] = OrderedDict()
         self._seq = itertools.count()
-        self._worker: threading.Thread | None = None
-        self.progress = (0, 0)  # (step, steps) of the batch now running
+        self._worker: threading.Thread | None = None  # the first worker
+        self._workers: list[threading.Thread | None] = [None] * workers
+        self._progress: dict[int, tuple[int, int]] = {}  # worker → (step, steps) of the batch it runs
+        self._here = threading.local()  # which worker this thread is
         self.batches: list[int] = []  # sizes of the batches run so far (the most recent 1000), for tests and the load test
 
     def submit(self, owner, group: tuple, rows: list[tuple[tuple, object, int]]) -> list[Future]:
@@ -110,12 +115,30 @@ class Batcher:
         with self._cv:
             return key in self._running
 
-    def _start(self) -> None:
-        if self._worker is None or not self._worker.is_alive():
-            self._worker = threading.Thread(target=self._loop, name="vacdemo-batcher", daemon=True)
-            self._worker.start()
+    @property
+    def progress(self) -> tuple[int, int]:
+        """(step, steps) of the first worker's batch (one worker: the batch now running)."""
+        return self._progress.get(0, (0, 0))
 
-    def _take(self) -> list[Row]:
+    def progress_of(self, key: tuple) -> tuple[int, int]:
+        """(step, steps) of the batch that runs this row, (0, 0) while it waits or once done."""
+        with self._cv:
+            row = self._running.get(key)
+            return self._progress.get(row.worker, (0, 0)) if row is not None else (0, 0)
+
+    def report(self, step: int, steps: int) -> None:
+        """Called from inside run() (the attack's on_step): this worker's batch is at step of steps."""
+        self._progress[getattr(self._here, "worker", 0)] = (step, steps)
+
+    def _start(self) -> None:
+        for i, w in enumerate(self._workers):
+            if w is None or not w.is_alive():
+                self._workers[i] = threading.Thread(target=self._loop, args=(i,), name=f"vacdemo-batcher-{i}",
+                                                    daemon=True)
+                self._workers[i].start()
+        self._worker = self._workers[0]
+
+    def _take(self, worker: int = 0) -> list[Row]:
         """The next batch: the first row in line and the rows of its group and priority, in line order, at most
         max_rows. First answers never wait for grid fillers in their own batch."""
         if not self._waiting:  # forgotten while the batch gathered
@@ -127,18 +150,20 @@ class Batcher:
         for r in rows[:self.max_rows]:
             del self._waiting[r.key]
             if r.future.set_running_or_notify_cancel():  # from here on it cannot be cancelled
+                r.worker = worker
                 self._running[r.key] = r
                 taken.append(r)
         return taken
 
-    def _loop(self) -> None:
+    def _loop(self, worker: int = 0) -> None:
+        self._here.worker = worker
         while True:
             with self._cv:
                 while not self._waiting:
                     self._cv.wait()
             time.sleep(self.gather_s)  # rows asked for at the same moment join this batch
             with self._cv:
-                rows = self._take()
+                rows = self._take(worker)
                 if not rows:
                     continue
                 self.batches = (self.batches + [len(rows)])[-1000:]
@@ -157,7 +182,7 @@ class Batcher:
                             self._done[r.key] = r.future
                     while len(self._done) > self.keep_done:
                         self._done.popitem(last=False)
-                    self.progress = (0, 0)
+                    self._progress.pop(worker, None)
 
     def _resolve(self, rows: list[Row]) -> None:
         """Run rows as one batch. If the batch fails, each row runs alone, so one bad row fails only itself

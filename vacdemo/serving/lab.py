@@ -22,7 +22,7 @@ from ..attacks.compare import compare_grid
 from ..attacks.fastpath import has_policy
 from ..models.detector import Detector
 from ..datasets import DATASETS
-from ..device import pick_device, serving_threads
+from ..device import pick_device, serving_threads, serving_workers
 from ..lab.gallery import Gallery, load_gallery
 from ..lab.record import Check, LabFacts
 from ..models.vac import eval_mode, reconstruction_error
@@ -197,7 +197,7 @@ def seconds_per_step() -> float:
 
 
 def _progress(i: int, steps: int) -> None:
-    queue().progress = (i, steps)
+    queue().report(i, steps)
 
 
 _queue: list[Batcher] = []
@@ -209,7 +209,7 @@ def queue() -> Batcher:
     """The one attack queue of this process."""
     with _queue_lock:
         if not _queue:
-            _queue.append(Batcher(run_rows, max_rows=MAX_ROWS))
+            _queue.append(Batcher(run_rows, max_rows=MAX_ROWS, workers=serving_workers()))
         return _queue[0]
 
 
@@ -256,7 +256,7 @@ class Grid:
     def progress(self, k: int) -> tuple[int, int]:
         """(step, steps) of the batch that runs row k, (0, 0) while it waits."""
         q = queue()
-        return q.progress if k > 0 and q.running(self.keys[k]) else (0, 0)
+        return q.progress_of(self.keys[k]) if k > 0 else (0, 0)
 
     def sweep(self, ks: list[int] | None = None) -> Sweep:
         """The Sweep at grid indices ks (ascending, from 0; all by default), once their rows are done."""

@@ -324,7 +324,7 @@ def loadtest(users: int, mode: str, inputs: int = 2, period: float = 5.0, url: s
     try:
         wait_healthy(url, proc=server)
         usage = Usage(server.pid if server else None)
-        start = time.perf_counter()
+        start, generator = time.perf_counter(), time.process_time()  # the load generator's own CPU, beside the server's
         if mode == "class":  # a class playing together (vacdemo.serving.classload)
             from . import classload
             result = asyncio.run(asyncio.wait_for(classload.drive(url, users, timeout), MAX_SECONDS))
@@ -334,6 +334,7 @@ def loadtest(users: int, mode: str, inputs: int = 2, period: float = 5.0, url: s
                                                            MAX_SECONDS))
         wall = time.perf_counter() - start
         cores, peak = usage.cores(), usage.peak_mb()
+        generator_cores = (time.process_time() - generator) / wall
     finally:
         if server is not None:
             server.terminate()
@@ -347,7 +348,8 @@ def loadtest(users: int, mode: str, inputs: int = 2, period: float = 5.0, url: s
                 verdict_max=max(every["verdict"], default=float("nan")),
                 grid_p50=pct(every["grid"], 50), grid_p95=pct(every["grid"], 95),
                 move_p50=pct(every["move"], 50), open_p50=pct(every["open"], 50),
-                queued=sum(s.queued for s in students), cpu_cores=cores, peak_mb=peak, errors=errors)
+                queued=sum(s.queued for s in students), cpu_cores=cores, peak_mb=peak, errors=errors,
+                generator_cores=generator_cores)
 
 
 def known(v: float, spec: str) -> str:
@@ -357,10 +359,12 @@ def known(v: float, spec: str) -> str:
 
 def table(rows: list[dict]) -> str:
     head = ("| students | mode | new inputs | verdict p50 / p95 / max (s) | whole grid p50 / p95 (s) | ε move p50 (s) "
-            "| server CPU (cores) | peak memory (MB) | errors |\n|---:|---|---:|---|---|---:|---:|---:|---:|")
+            "| server CPU (cores) | load generator CPU (cores) | peak memory (MB) | errors |\n"
+            "|---:|---|---:|---|---|---:|---:|---:|---:|---:|")
     lines = [f"| {r['users']}{square_words(r)} | {r['mode']} | {r['inputs']} | {r['verdict_p50']:.2f} / {r['verdict_p95']:.2f} / "
              f"{r['verdict_max']:.2f} | {r['grid_p50']:.2f} / {r['grid_p95']:.2f} | {r['move_p50']:.2f} | "
-             f"{known(r['cpu_cores'], '.2f')} | {known(r['peak_mb'], '.0f')} | {len(r['errors'])} |" for r in rows]
+             f"{known(r['cpu_cores'], '.2f')} | {known(r.get('generator_cores', float('nan')), '.2f')} | "
+             f"{known(r['peak_mb'], '.0f')} | {len(r['errors'])} |" for r in rows]
     return "\n".join([head, *lines])
 
 
