@@ -65,7 +65,7 @@ def nginx_conf(ports: list[int], port: int, work: Path, host: str = "127.0.0.1")
 
 
 def replica_env(replicas: int, secret: str, host: str = "127.0.0.1", public_url: str | None = None) -> dict:
-    """Each replica gets an equal share of the cores (VACDEMO_THREADS), unless the caller set it, and the same
+    """Each replica gets an equal share of the cores (VACDEMO_THREADS, VACDEMO_WORKERS), unless the caller set them, and the same
     cookie secret, so that a cookie signed by one replica is valid on all. The replicas listen on loopback; the
     page's join link reads where nginx listens (VACDEMO_LISTEN) and the address students open (VACDEMO_PUBLIC_URL)."""
     env = os.environ.copy()
@@ -73,6 +73,8 @@ def replica_env(replicas: int, secret: str, host: str = "127.0.0.1", public_url:
     if public_url:
         env["VACDEMO_PUBLIC_URL"] = public_url
     env.setdefault("VACDEMO_THREADS", str(max(1, (os.cpu_count() or 2) // replicas)))
+    # and one attack batch at a time per share (serving_workers would give each replica one per core: n × too many)
+    env.setdefault("VACDEMO_WORKERS", str(max(1, (os.cpu_count() or 2) // replicas // int(env["VACDEMO_THREADS"]))))
     env["STREAMLIT_SERVER_COOKIE_SECRET"] = secret
     return env
 
