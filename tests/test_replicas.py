@@ -48,3 +48,14 @@ def test_sessions_through_the_proxy_get_pages_and_verdicts(proxy):
     row = loadtest.loadtest(3, "burst", inputs=1, url=proxy)
     assert row["errors"] == [] and row["inputs"] == 3, row["errors"]
     assert time.perf_counter() - start < 120
+
+
+def test_each_replica_gets_its_share_of_threads_and_batches(monkeypatch):
+    from vacdemo.serving.replicas import replica_env
+    monkeypatch.delenv("VACDEMO_THREADS", raising=False)
+    monkeypatch.delenv("VACDEMO_WORKERS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    env = replica_env(2, "secret")
+    assert env["VACDEMO_THREADS"] == "4" and env["VACDEMO_WORKERS"] == "1"  # 2 replicas × 1 batch × 4 threads
+    monkeypatch.setenv("VACDEMO_THREADS", "1")
+    assert replica_env(2, "secret")["VACDEMO_WORKERS"] == "4"  # 2 × 4 batches × 1 thread: the 8 cores
