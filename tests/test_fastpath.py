@@ -21,14 +21,14 @@ def no_policy():
 
 
 def test_the_policy_routes_each_batch_size_and_falls_back_to_the_flag():
-    cpu, shape = torch.device("cpu"), "a shape"
-    assert policy.path_for(cpu, shape, 1) == policy.default_path(cpu)  # nothing measured: the old guess
-    policy.set_policy("cpu", shape, [(21, "folded-bf16"), (1, "folded")])
-    assert [policy.path_for(cpu, shape, n) for n in (1, 2, 21, 500)] == ["folded", "folded-bf16", "folded-bf16",
+    cpu, model, twin = torch.device("cpu"), torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    assert policy.path_for(cpu, model, 1) == policy.default_path(cpu)  # nothing measured: the old guess
+    policy.set_policy("cpu", model, [(21, "folded-bf16"), (1, "folded")])
+    assert [policy.path_for(cpu, model, n) for n in (1, 2, 21, 500)] == ["folded", "folded-bf16", "folded-bf16",
                                                                           "folded-bf16"]
-    assert policy.path_for(cpu, "another model", 1) == policy.default_path(cpu)
+    assert policy.path_for(cpu, twin, 1) == policy.default_path(cpu)  # the same shape, other weights: not measured
     with pytest.raises(ValueError):
-        policy.set_policy("cpu", shape, [(1, "turbo")])
+        policy.set_policy("cpu", model, [(1, "turbo")])
 
 
 def test_each_path_attacks_the_same_function(model, test_batch):
@@ -72,8 +72,8 @@ def test_the_cache_is_measured_once_under_a_lock(monkeypatch, model, tmp_path):
     for t in threads:
         t.join()
     assert len(calls) == 1 and json.loads(cache.read_text())["policy"] == [[1, "folded"], [32, "plain"]]
-    assert policy.path_for(torch.device("cpu"), model.cfg.shape, 1) == "folded"
-    assert policy.path_for(torch.device("cpu"), model.cfg.shape, 8) == "plain"
+    assert policy.path_for(torch.device("cpu"), model, 1) == "folded"
+    assert policy.path_for(torch.device("cpu"), model, 8) == "plain"
     cache.write_text("{broken")  # a damaged cache is measured again, not trusted
     fastpath.ensure(model, x, y, [0.1], cache)
     assert len(calls) == 2
@@ -82,8 +82,8 @@ def test_the_cache_is_measured_once_under_a_lock(monkeypatch, model, tmp_path):
 def test_pgd_takes_the_policys_path(model, test_batch, monkeypatch):
     seen = []
     real = policy.path_for
-    monkeypatch.setattr("vacdemo.attacks.pgd.path_for", lambda d, s, n: seen.append((s, n)) or real(d, s, n))
+    monkeypatch.setattr("vacdemo.attacks.pgd.path_for", lambda d, m, n: seen.append((m, n)) or real(d, m, n))
     x, y = test_batch[0][:3], test_batch[1][:3]
     pgd(model, x, y, eps=0.1, steps=2)
     pgd(model, x, y, eps=0.1, steps=2, fast=False)  # the plain path: no policy asked
-    assert seen == [(model.cfg.shape, 3)]
+    assert seen == [(model, 3)]

@@ -7,9 +7,10 @@ from vacdemo.study.column_report import table, verdict
 from vacdemo.study.confounds import partial_spearman, spearman
 
 
-def row(arm, seed, first, clean=0.87, others=(0.13, 0.02, 0.0)):
+def row(arm, seed, first, clean=0.87, others=(0.13, 0.02, 0.0), config=None):
     robust = {"0.025": first, **{f"{e:g}": v for e, v in zip((0.05, 0.075, 0.1), others)}}
-    return {"arm": arm, "seed": seed, "n_test": 1000, "clean_test": clean, "robust": robust}
+    return {"arm": arm, "seed": seed, "n_test": 1000, "clean_test": clean, "robust": robust,
+            "config": config or {"arm": arm, "seed": seed}}
 
 
 def test_verdicts_explain_partly_and_not():
@@ -38,3 +39,12 @@ def test_partial_correlation_removes_a_confound():
     clean = -c + rng.normal(0, 0.1, 12)  # capacity drives clean accuracy …
     robust = clean + rng.normal(0, 0.05, 12)  # … and clean accuracy alone drives robustness
     assert spearman(c, robust) < -0.7 and abs(partial_spearman(c, robust, clean)) < 0.5
+
+
+def test_an_attack_only_arm_is_compared_seed_by_seed():
+    """The same models attacked two ways: the seeds' spread cancels, so a steady 0.04 drop is seen."""
+    base = [row("baseline", s, f, config={"seed": s}) for s, f in enumerate((0.45, 0.49, 0.53))]
+    same = [row("other-attack", s, f - 0.04, config={"seed": s}) for s, f in enumerate((0.45, 0.49, 0.53))]
+    other = [row("retrained", s, f - 0.04) for s, f in enumerate((0.45, 0.49, 0.53))]
+    assert verdict(same, base)["detectable"] < 0.01 and verdict(same, base)["verdict"] == "partly"
+    assert verdict(other, base)["detectable"] > 0.05 and verdict(other, base)["verdict"] == "does not"

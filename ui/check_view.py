@@ -26,9 +26,13 @@ def rates_words(rates: dict | None, thing: str) -> str:
     if rates is None:
         return ("Its error rates were not measured for this model (`python -m vacdemo rates`): take its verdict as "
                 "a hint, not a proof.")
-    rows = rates["per_eps"]
-    missed = [r["pgd_missed"] for r in rows if r["pgd_missed"] is not None]
-    aware = max(r["aware_fooled_unflagged"] for r in rows)
+    try:
+        rows = rates["per_eps"]
+        missed = [r["pgd_missed"] for r in rows if r["pgd_missed"] is not None]
+        aware = max(r["aware_fooled_unflagged"] for r in rows)
+        rates["false_alarm"], rates["n_clean"], rates["n"], rows[0]["eps"], rows[-1]["eps"], min(missed)
+    except (KeyError, TypeError, ValueError, IndexError):  # another format, or no attack ever succeeded
+        return rates_words(None, thing)
     return (f"**How far to trust it.** It raises a false alarm on {rates['false_alarm']:.1%} of clean test "
             f"{thing}s ({rates['n_clean']:,} measured). It lets through {min(missed):.0%}–{max(missed):.0%} of the "
             f"PGD attacks that fool the model (ε {rows[0]['eps']:g}–{rows[-1]['eps']:g}, {rates['n']} test images), "

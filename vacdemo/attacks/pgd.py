@@ -135,7 +135,7 @@ def pgd(model: BetaVAC, x: torch.Tensor, y: torch.Tensor, *, eps, alpha=0.01, st
     x = x.detach()
     if torch.all(eps == 0):  # nothing can move: skip the model entirely
         return x.clone()
-    path = path_for(x.device, getattr(getattr(model, "cfg", None), "shape", None), len(x)) if fast else "plain"
+    path = path_for(x.device, model, len(x)) if fast else "plain"
     net = model if path == "plain" else attack_view(model)  # BatchNorm folded into the convs: same function, fewer ops
     bf16 = path == "folded-bf16"
     with eval_mode(model), torch.enable_grad():  # enable_grad: also when called under no_grad

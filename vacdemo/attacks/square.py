@@ -95,14 +95,15 @@ class SquareState:
         return (self.best > 0) & (self.eps.view(-1) > 0) & (self.used < self.budget)
 
     def rows(self) -> list["SquareState"]:
-        """One state per row (to hand back to each image's owner)."""
-        return [self.take(slice(i, i + 1)) for i in range(len(self.x))]
+        """One state per row (to hand back to each image's owner), copied: a row must not keep its batch alive."""
+        return [self.take(slice(i, i + 1), copy=True) for i in range(len(self.x))]
 
-    def take(self, idx) -> "SquareState":
-        t = None if self.target is None else self.target[idx]
-        return SquareState(self.x[idx], self.y[idx], t, self.eps[idx], self.draws[idx], self.budget, self.p_init,
-                           self.redraw, self.x_best[idx], self.best[idx], self.p_best[idx], self.used[idx],
-                           self.p_true[idx])
+    def take(self, idx, copy: bool = False) -> "SquareState":
+        def cut(t):
+            return None if t is None else (t[idx].clone() if copy else t[idx])
+        return SquareState(cut(self.x), cut(self.y), cut(self.target), cut(self.eps), cut(self.draws), self.budget,
+                           self.p_init, self.redraw, cut(self.x_best), cut(self.best), cut(self.p_best),
+                           cut(self.used), cut(self.p_true))
 
 
 def stack(states: list[SquareState]) -> SquareState:

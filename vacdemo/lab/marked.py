@@ -81,12 +81,13 @@ def pixels(a: np.ndarray) -> np.ndarray:
 
 
 def png_marker(data: bytes) -> tuple[dict | None, tuple[int, int] | None]:
-    """The raw marker of a PNG (None without one) and the image's size."""
+    """The raw marker of a PNG (None without one) and the image's size, read from the header only: the text chunk
+    comes before the pixels (img.info), so nothing is decoded here (decode() checks the size limits first)."""
     try:
         img = Image.open(io.BytesIO(data))
-        text = getattr(img, "text", {}).get(KEY) if img.format == "PNG" else None
-        return (json.loads(text) if text else None), img.size
-    except Exception:  # noqa: BLE001  not a PNG we can read: decode() says why, below
+        text = img.info.get(KEY) if img.format == "PNG" and not getattr(img, "is_animated", False) else None
+        return (json.loads(text) if isinstance(text, str) and text else None), img.size
+    except Exception:  # noqa: BLE001  not a PNG we can read (or a damaged chunk): decode() says why, below
         return None, None
 
 

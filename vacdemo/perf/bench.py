@@ -186,13 +186,13 @@ def fastpath_rows(model: BetaVAC, gallery, device: torch.device, repeats: int) -
     x = torch.stack([gallery.image(i) for i in range(len(gallery))]).to(device)
     y = gallery.labels.to(device)
     result = fastpath.measure(model, x, y, [float(e) for e in eps_grid(model.cfg.dataset, "inf")[1:6]])
-    set_policy(device.type, model.cfg.shape, [tuple(r) for r in result["policy"]])
+    set_policy(device.type, model, [tuple(r) for r in result["policy"]])
     one, y1 = x[:1], y[:1]
-    chosen = path_for(device, model.cfg.shape, 1)
+    chosen = path_for(device, model, 1)
     ours = median_ms(lambda: pgd(model, one, y1, eps=0.3), device, repeats)
     atk = torchattacks.PGD(Classify(model), eps=0.3, alpha=0.01, steps=40, random_start=False)
     theirs = median_ms(lambda: atk(one, y1), device, repeats)
-    clear_policy()
+    clear_policy(model)
     rows = [dict(what=f"PGD-40 ℓ∞, one image, the measured path ({chosen}) (ms)", ours=ours, torchattacks=theirs)]
     return rows, fastpath.table(result)
 

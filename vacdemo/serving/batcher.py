@@ -33,6 +33,7 @@ class Row:
     future: Future = field(default_factory=Future)
     owners: set = field(default_factory=set)
     worker: int = -1  # the worker that runs it
+    keep: bool = True  # kept among the finished rows for a session that asks again (a search's slice is not)
 
     @property
     def order(self) -> tuple[int, int]:
@@ -58,9 +59,10 @@ class Batcher:
         self._here = threading.local()  # which worker this thread is
         self.batches: list[int] = []  # sizes of the batches run so far (the most recent 1000), for tests and the load test
 
-    def submit(self, owner, group: tuple, rows: list[tuple[tuple, object, int]]) -> list[Future]:
+    def submit(self, owner, group: tuple, rows: list[tuple[tuple, object, int]], keep: bool = True) -> list[Future]:
         """rows: (key, payload, priority) → one future per row. A row already waiting, running or done is
-        shared (a waiting one moves up to the higher priority). Raises Busy when the queue is full."""
+        shared (a waiting one moves up to the higher priority). keep=False: not kept once done (large results
+        nobody asks for twice). Raises Busy when the queue is full."""
         with self._cv:
             new = sum(k not in self._waiting and k not in self._running and k not in self._done for k, _, _ in rows)
             if len(self._waiting) + new > self.max_waiting:
@@ -74,7 +76,7 @@ class Batcher:
                     continue
                 row = self._running.get(key) or self._waiting.get(key)
                 if row is None:
-                    row = self._waiting[key] = Row(group, key, payload, priority, next(self._seq))
+                    row = self._waiting[key] = Row(group, key, payload, priority, next(self._seq), keep=keep)
                 elif key in self._waiting and priority < row.priority:
                     row.priority = priority
                 row.owners.add(owner)
@@ -164,6 +166,8 @@ class Batcher:
             time.sleep(self.gather_s)  # rows asked for at the same moment join this batch
             with self._cv:
                 rows = self._take(worker)
+                if self._waiting:
+                    self._cv.notify()  # rows of another group or priority remain: a sleeping worker takes them
                 if not rows:
                     continue
                 self.batches = (self.batches + [len(rows)])[-1000:]
@@ -178,7 +182,7 @@ class Batcher:
                 with self._cv:
                     for r in rows:
                         del self._running[r.key]
-                        if not r.future.exception():
+                        if r.keep and not r.future.exception():
                             self._done[r.key] = r.future
                     while len(self._done) > self.keep_done:
                         self._done.popitem(last=False)

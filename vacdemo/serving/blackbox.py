@@ -71,7 +71,7 @@ def square_attack(name: str, x: np.ndarray, y: int | None, *, eps: float, querie
         while bool(state.running.any()):
             row = (key, n)
             q.forget(owner, keep={row})  # this student's earlier attacks are no longer wanted
-            (future,) = q.submit(owner, group, [(row, state, FILL)])
+            (future,) = q.submit(owner, group, [(row, state, FILL)], keep=False)  # a slice is asked for once
             shown, deadline = None, time.monotonic() + WAIT_S
             while not future.done():
                 if time.monotonic() > deadline:

@@ -40,8 +40,7 @@ def candidates(device: torch.device) -> list[str]:
 
 def run_path(model, x, y, eps, path: str) -> torch.Tensor:
     """PGD-40 through one path, with the policy forced to it for this call."""
-    shape = model.cfg.shape
-    set_policy(x.device.type, shape, [(1 << 30, path)])
+    set_policy(x.device.type, model, [(1 << 30, path)])
     return pgd(model, x, y, eps=eps, fast=path != "plain")
 
 
@@ -112,7 +111,7 @@ def ensure(model, x: torch.Tensor, y: torch.Tensor, eps_list: list[float], cache
             tmp = path.with_suffix(".tmp")
             tmp.write_text(json.dumps(result, indent=1))
             tmp.replace(path)
-    set_policy(x.device.type, model.cfg.shape, [tuple(r) for r in result["policy"]])
+    set_policy(x.device.type, model, [tuple(r) for r in result["policy"]])
     return result
 
 

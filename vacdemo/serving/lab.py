@@ -19,7 +19,7 @@ from ..lab.atlas import Atlas, load_atlas
 from .batcher import FILL, FIRST, Batcher
 from ..models.checkpoint import PRETRAINED, load_checkpoint, load_pretrained
 from ..attacks.compare import compare_grid
-from ..attacks.fastpath import has_policy
+from ..attacks.fastpath import clear_policy, has_policy
 from ..models.detector import Detector
 from ..datasets import DATASETS
 from ..device import pick_device, serving_threads, serving_workers
@@ -179,7 +179,7 @@ def run_rows(group: tuple, payloads: list[tuple]) -> list[torch.Tensor]:
     targets = [p[4] for p in payloads]
     target = None if targets[0] is None else torch.tensor(targets, device=lab.device)
     # the path per batch size: measured at start (vacdemo.serving.fastpath); before that, the old rule
-    fast = has_policy(lab.device.type, lab.model.cfg.shape) or lab.device.type == "cuda" or len(payloads) >= FAST_FROM
+    fast = has_policy(lab.device.type, lab.model) or lab.device.type == "cuda" or len(payloads) >= FAST_FROM
     start = time.perf_counter()
     x_adv = attack_rows(lab.model, lab.detector, x, y, eps.to(x.dtype), alpha.to(x.dtype), steps=steps, norm=norm,
                         target=target, adaptive=adaptive, on_step=_progress, fast=fast)
@@ -281,7 +281,12 @@ def warm(names=tuple(DATASETS)) -> float:
     configure_torch()
     for name in names:
         lab = load_lab(name)
-        choose_path(name)
+        try:
+            choose_path(name)
+        except Exception as e:  # noqa: BLE001  a failed measurement (a read-only install, say) keeps the default path
+            print(f"vacdemo: the attack path for {name} was not measured ({type(e).__name__}: {e}); the default serves",
+                  flush=True)
+            clear_policy(lab.model)
         load_rivals(name)  # the comparison's models, where shipped
         grid = Grid(name, lab.gallery.image(0).numpy(), int(lab.gallery.labels[0]), norm="inf", steps=40,
                     alpha=None, target=None, adaptive=False, first=len(eps_grid(name, "inf")) - 1, owner="warm-up")

@@ -43,14 +43,34 @@ def detectable(a: list[float], b: list[float], n_test: int) -> float:
     return T95.get(df, 1.96) * se
 
 
+def paired(arm: list[dict], base: list[dict]) -> list[tuple[float, float]] | None:
+    """(arm, baseline) first columns per seed when the arm measured the baseline's own models (an attack-only arm:
+    the same config and clean accuracy per seed), else None."""
+    by_seed = {r["seed"]: r for r in base}
+    pairs = [(a, by_seed.get(a["seed"])) for a in arm]
+    if any(b is None or b["config"] != a["config"] or b["clean_test"] != a["clean_test"] for a, b in pairs):
+        return None
+    return [(a["robust"][FIRST], b["robust"][FIRST]) for a, b in pairs]
+
+
+def detectable_paired(pairs: list[tuple[float, float]], n_test: int) -> float:
+    """Half-width of a 95 % interval for the mean paired difference (the same models, the same images)."""
+    d = [a - b for a, b in pairs]
+    sd = max(stdev(d) if len(d) > 1 else 0.0, 1 / n_test)  # at least one image's worth
+    return T95.get(max(1, len(d) - 1), 1.96) * sd / math.sqrt(len(d))
+
+
 def verdict(arm: list[dict], base: list[dict]) -> dict:
-    """One arm against the baseline: its numbers and its verdict with the detectable difference."""
+    """One arm against the baseline: its numbers and its verdict with the detectable difference (paired over seeds
+    where the arm attacked the baseline's own models)."""
     n = arm[0]["n_test"]
     first, first0 = [r["robust"][FIRST] for r in arm], [r["robust"][FIRST] for r in base]
     clean, clean0 = mean(r["clean_test"] for r in arm), mean(r["clean_test"] for r in base)
     cols = sorted(arm[0]["robust"], key=float)[1:]
     moved = {c: mean(r["robust"][c] for r in arm) - mean(r["robust"][c] for r in base) for c in cols}
-    diff, bound = mean(first) - mean(first0), detectable(first, first0, n)
+    pairs = paired(arm, base) if arm is not base else None
+    diff = mean(first) - mean(first0)
+    bound = detectable_paired(pairs, n) if pairs else detectable(first, first0, n)
     in_reach = PAPER_FIRST[0] - 0.1 <= mean(first) <= PAPER_FIRST[1] + 0.1
     kept = abs(clean - clean0) <= 0.05 and all(abs(v) <= 0.1 for v in moved.values())
     toward = diff < -bound  # lower than the baseline, beyond what the seeds could produce by chance

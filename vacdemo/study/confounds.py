@@ -8,6 +8,7 @@ accuracy-matched comparison), each with a bootstrap 95 % interval over models. R
 particular correlation" where the interval of the partial ρ holds 0.
 """
 import numpy as np
+from scipy.stats import rankdata
 
 from .findings import Study
 
@@ -15,7 +16,8 @@ BOOT = 2000
 
 
 def ranks(v: np.ndarray) -> np.ndarray:
-    return np.argsort(np.argsort(v, kind="stable"), kind="stable").astype(float)
+    """Ranks with ties averaged (the seeds of one capacity share its log C)."""
+    return rankdata(v, method="average")
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:

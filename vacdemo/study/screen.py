@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import torch
 
+from ..config import with_overrides
 from ..data import Split, load_split
 from ..lab.realset import realset_accuracy
 from ..models.checkpoint import WEIGHTS, load_checkpoint, save_checkpoint
@@ -46,8 +46,7 @@ def screen(lever: str, work: Path, *, dataset: str = "mnist", epochs: int = 8, s
     if out.exists():
         return json.loads(out.read_text())
     cfg = scaled_config("ship", Run(dataset, 1.0 if dataset == "mnist" else 10.0, 0.0, seed), epochs)
-    shape = {k: v for k, v in LEVERS[lever].items() if k in ("width1", "width2")}
-    cfg = replace(cfg, shape=replace(cfg.shape, **shape), **{k: v for k, v in LEVERS[lever].items() if k not in shape})
+    cfg = with_overrides(cfg, **LEVERS[lever])  # checked: redraw and elastic refuse garments
     learn, valid = split_train(load_split(dataset, True, data_dir, download))
     device = torch.device("cpu")
     model = load_checkpoint(folder) if (folder / WEIGHTS).exists() else None

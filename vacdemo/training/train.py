@@ -105,7 +105,7 @@ def train(cfg: Config, train_split: Split, test_split: Split, device: torch.devi
     history, start, first, best = [], time.perf_counter(), 0, None
     state = out_dir / RESUME if out_dir is not None and resume else None
     if state is not None and state.exists():
-        first, history, best = load_resume(state, cfg, n, model, opt, sched, ema, gen)
+        first, history, best = load_resume(state, cfg, n, select, model, opt, sched, ema, gen)
         start -= history[-1]["wall_s"] if history else 0.0
         tqdm.write(f"resuming {out_dir} after epoch {first} of {cfg.epochs}")
     for epoch in range(first, cfg.epochs):
@@ -155,7 +155,7 @@ def train(cfg: Config, train_split: Split, test_split: Split, device: torch.devi
             out_dir.mkdir(parents=True, exist_ok=True)
             (out_dir / "metrics.json").write_text(json.dumps(history, indent=1))
         if state is not None:
-            save_resume(state, cfg, n, epoch + 1, history, best, model, opt, sched, ema, gen)
+            save_resume(state, cfg, n, select, epoch + 1, history, best, model, opt, sched, ema, gen)
     # With an EMA, the averaged weights are the model: evaluated above, saved by the caller.
     if ema is not None and ema.n_averaged.item() > 0:
         model = ema.module
@@ -172,25 +172,27 @@ def train(cfg: Config, train_split: Split, test_split: Split, device: torch.devi
 RESUME = "resume.pt"  # the training state after the last finished epoch
 
 
-def save_resume(path: Path, cfg: Config, n: int, epochs_done: int, history, best, model, opt, sched, ema, gen) -> None:
+def save_resume(path: Path, cfg: Config, n: int, select, epochs_done: int, history, best, model, opt, sched, ema,
+                gen) -> None:
     """Everything the next epoch depends on, written atomically (a kill mid-write keeps the previous one)."""
-    blob = {"config": json.loads(json.dumps(cfg.to_dict())), "n": n, "epoch": epochs_done, "history": history, "best": best,
-            "model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-            "ema": ema.state_dict() if ema is not None else None, "gen": gen.get_state(),
-            "rng": torch.get_rng_state()}
+    blob = {"config": json.loads(json.dumps(cfg.to_dict())), "n": n, "select": select, "epoch": epochs_done,
+            "history": history, "best": best, "model": model.state_dict(), "opt": opt.state_dict(),
+            "sched": sched.state_dict(), "ema": ema.state_dict() if ema is not None else None, "gen": gen.get_state(),
+            "rng": torch.get_rng_state(), "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
     tmp = path.with_suffix(".tmp")
     torch.save(blob, tmp)
     tmp.replace(path)
 
 
-def load_resume(path: Path, cfg: Config, n: int, model, opt, sched, ema, gen) -> tuple[int, list[dict], dict | None]:
+def load_resume(path: Path, cfg: Config, n: int, select, model, opt, sched, ema,
+                gen) -> tuple[int, list[dict], dict | None]:
     """Restore a save_resume state into the freshly built objects: (epochs done, history, best weights)."""
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=False)  # our own file, written by save_resume
+        blob = torch.load(path, map_location="cpu", weights_only=True)  # tensors and plain values only
     except Exception as e:
         raise SettingsError(f"{path} is not a readable training state ({type(e).__name__}: {e}); delete it to "
                             "start this model afresh") from None
-    if blob.get("config") != json.loads(json.dumps(cfg.to_dict())) or blob.get("n") != n:
+    if blob.get("config") != json.loads(json.dumps(cfg.to_dict())) or blob.get("n") != n or blob.get("select") != select:
         raise SettingsError(f"{path} was saved by a run with other settings; delete it (or its folder) to start "
                             "afresh, or rerun with the settings it was saved with")
     model.load_state_dict(blob["model"])
@@ -200,6 +202,8 @@ def load_resume(path: Path, cfg: Config, n: int, model, opt, sched, ema, gen) ->
         ema.load_state_dict(blob["ema"])
     gen.set_state(blob["gen"])
     torch.set_rng_state(blob["rng"])
+    if blob.get("cuda_rng") and torch.cuda.is_available():  # the sampling of z on a GPU draws from its generator
+        torch.cuda.set_rng_state_all(blob["cuda_rng"])
     return blob["epoch"], blob["history"], blob["best"]
 
 
