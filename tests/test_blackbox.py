@@ -20,9 +20,9 @@ def test_a_search_goes_through_the_queue_in_slices_below_first_answers(monkeypat
     submitted = []
     real = type(queue()).submit
 
-    def spy(self, owner, group, rows):
-        submitted.extend((group, priority) for _, _, priority in rows)
-        return real(self, owner, group, rows)
+    def spy(self, owner, group, rows, keep=True):
+        submitted.extend((group, priority, keep) for _, _, priority in rows)
+        return real(self, owner, group, rows, keep)
     monkeypatch.setattr(type(queue()), "submit", spy)
     x, y = facts.pictures[3][None], int(facts.labels[3])
     events, last = run(x, y, eps=0.005, queries=300)  # too small to fool: the whole budget, slice by slice
@@ -30,8 +30,8 @@ def test_a_search_goes_through_the_queue_in_slices_below_first_answers(monkeypat
     r = last.sweep
     assert not r.fooled and r.ran_out and r.queries == 300 == r.budget
     assert len(submitted) == -(-(300 - 1) // blackbox.SLICE)  # the first query at the start, then slices
-    assert {p for _, p in submitted} == {FILL} and FILL > FIRST  # below every PGD first answer
-    assert all(g[0] == "square" for g, _ in submitted)
+    assert {p for _, p, _ in submitted} == {FILL} and FILL > FIRST  # below every PGD first answer
+    assert all(g[0] == "square" and not keep for g, _, keep in submitted)  # slices are not kept once done
     steps = [e.step for e in events if isinstance(e, Attacking)]
     assert steps == sorted(steps) and steps[-1] == 300
     assert np.abs(r.sweep.x_adv[1] - r.sweep.x_adv[0]).max() <= 0.005 + 1e-6
