@@ -92,7 +92,8 @@ def table(work: Path, whats: dict[str, str]) -> str:
         seeds = "one seed" if v["seeds"] == 1 else f"{v['seeds']} seeds"
         delta = "—" if name == "baseline" else f"{v['diff']:+.3f} (± {v['detectable']:.3f})"
         word = "—" if name == "baseline" else f"**{v['verdict']}**"
-        out.append(f"| {name} | {whats.get(name, '')} | {v['first']:.3f} ({seeds}: {v['first_min']:.3f}–"
+        what = whats.get(name, "").replace("|", "\\|")  # a |KL − c| must not split the table's cell
+        out.append(f"| {name} | {what} | {v['first']:.3f} ({seeds}: {v['first_min']:.3f}–"
                    f"{v['first_max']:.3f}) | {v['clean']:.3f} | "
                    + " / ".join(f"{x:.3f}" for x in v["others"].values()) + f" | {delta} | {word} |")
     return "\n".join(out)
