@@ -166,9 +166,10 @@ class Batcher:
             time.sleep(self.gather_s)  # rows asked for at the same moment join this batch
             with self._cv:
                 rows = self._take(worker)
-                # No notify() for what remains: a sleeping worker wakes at the next submit. Waking it here split a
-                # burst's first answers into smaller batches (30 students, measured: verdict p95 1.26 → 1.69 s,
-                # whole grid p95 5.70 → 6.88 s); one student's lone grid waits one first-answer batch at most.
+                # No notify() for what remains: a sleeping worker wakes at the next submit. Waking it here measured
+                # no better under a burst of 30 (whole grid p95 6.88 s against 5.70 and 6.44 s without it: within
+                # the runs' spread), and it splits first answers into smaller batches; one student's lone grid
+                # waits for one first-answer batch at most.
                 if not rows:
                     continue
                 self.batches = (self.batches + [len(rows)])[-1000:]
