@@ -86,11 +86,14 @@ def cmd_first_column(args) -> int:
     if not args.report_only:
         from ..data import load_split
         load_split("fmnist", True, args.data_dir, args.download)  # a missing data root: one clear line, up front
-        print(f"first-column experiments on the CPU ({torch.get_num_threads()} threads), fp32 → {work}", flush=True)
+        from ..device import describe_device, pick_device
+        device = pick_device(args.device)
+        print(f"first-column experiments on {describe_device(device)} ({torch.get_num_threads()} threads), fp32 → {work}",
+              flush=True)
         for seed in range(args.seeds):  # seed-major: every arm has a first seed before any has a third
             for name in arms:
                 r = run_arm(ARMS[name], seed, work, n_test=args.n_test, steps=args.steps, data_dir=args.data_dir,
-                            download=args.download)
+                            download=args.download, device=device)
                 print(f"  {name:<11} seed {seed}: robust@0.025 {r['robust']['0.025']:.3f}, clean {r['clean_test']:.4f}",
                       flush=True)
     rows = table(work, {k: a.what for k, a in ARMS.items()})
@@ -143,7 +146,7 @@ def register(sub) -> None:
     p.add_argument("--work", default="runs/screen-mnist", help="models and results (default runs/screen-mnist)")
     p.add_argument("--out", help="also write the table to this markdown file")
     p = command(sub, "first-column", "why Fashion-MNIST's first column is higher than the paper's: one arm per "
-                "suspect, over seeds", cmd_first_column, "data")
+                "suspect, over seeds", cmd_first_column, "data", "device")
     p.add_argument("--arms", nargs="+", help="arms to run, in order (default: the cheap ones; epochs-60 is long)")
     p.add_argument("--seeds", type=int, default=3, help="models per arm, seeds 0 … N−1 (default 3)")
     p.add_argument("--n-test", type=int, default=1000, help="test images attacked per ε (default 1000)")

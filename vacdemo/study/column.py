@@ -65,13 +65,14 @@ def folder_for(work: Path, arm: Arm, seed: int) -> Path:
     return work / f"{arm.same_models_as or arm.name}-s{seed}"
 
 
-def run_arm(arm: Arm, seed: int, work: Path, *, n_test: int, steps: int, data_dir=None, download=False) -> dict:
-    """Train (or resume, or reuse) one model and measure it under the arm's attack; the result row."""
+def run_arm(arm: Arm, seed: int, work: Path, *, n_test: int, steps: int, data_dir=None, download=False,
+            device: torch.device = torch.device("cpu")) -> dict:
+    """Train (or resume, or reuse) one model and measure it under the arm's attack; the result row (fp32 on any
+    device: bf16 is off in config_for)."""
     folder, cfg = folder_for(work, arm, seed), config_for(ARMS[arm.same_models_as] if arm.same_models_as else arm, seed)
     out = folder / f"{arm.name}-{RESULT}" if arm.same_models_as else folder / RESULT
     if out.exists():
         return json.loads(out.read_text())
-    device = torch.device("cpu")
     train_split, test_split = load_split(DATASET, True, data_dir, download), load_split(DATASET, False, data_dir, download)
     model = load_checkpoint(folder) if (folder / WEIGHTS).exists() else None
     if model is None or model.cfg != cfg:
@@ -79,11 +80,12 @@ def run_arm(arm: Arm, seed: int, work: Path, *, n_test: int, steps: int, data_di
         watch = partial(robust_accuracy, x=x, y=y, eps_list=COLUMNS[:1], steps=steps, fast=False)
         print(f"training {folder.name} ({cfg.epochs} epochs)", flush=True)
         model, history = train(cfg, train_split, test_split, device, out_dir=folder, on_epoch=watch)
-        save_checkpoint(model, folder, {"final": history[-1], "preset": "fast"})
+        save_checkpoint(model.cpu(), folder, {"final": history[-1], "preset": "fast", "device": str(device)})
         drop_resume(folder)
+    model = model.to(device)
     start = time.perf_counter()
     index = test_subset(len(test_split), n_test)
-    x, y = test_split.batch(index)
+    x, y = (t.to(device) for t in test_split.batch(index))
     model.eval().requires_grad_(False)
     with torch.no_grad(), eval_mode(model):
         clean = batched(lambda s: model.classify(x[s]).argmax(1), len(x), 500)
