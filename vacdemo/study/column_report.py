@@ -54,10 +54,13 @@ def paired(arm: list[dict], base: list[dict]) -> list[tuple[float, float]] | Non
 
 
 def detectable_paired(pairs: list[tuple[float, float]], n_test: int) -> float:
-    """Half-width of a 95 % interval for the mean paired difference (the same models, the same images)."""
+    """Half-width of a 95 % interval for the mean paired difference (the same models, the same images): the seeds'
+    spread of the differences, at least the test sample's (McNemar's: at least |d|·n images read differently, so
+    an s.d. of √(|d|/n) or more; one image's worth when d = 0); t over the seeds, z for one."""
     d = [a - b for a, b in pairs]
-    sd = max(stdev(d) if len(d) > 1 else 0.0, 1 / n_test)  # at least one image's worth
-    return T95.get(max(1, len(d) - 1), 1.96) * sd / math.sqrt(len(d))
+    sample = max(math.sqrt(abs(mean(d)) / n_test), 1 / n_test)
+    sd = max(stdev(d) if len(d) > 1 else 0.0, sample)
+    return (T95.get(len(d) - 1, 1.96) if len(d) > 1 else 1.96) * sd / math.sqrt(len(d))
 
 
 def verdict(arm: list[dict], base: list[dict]) -> dict:
