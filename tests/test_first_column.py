@@ -46,5 +46,5 @@ def test_an_attack_only_arm_is_compared_seed_by_seed():
     base = [row("baseline", s, f, config={"seed": s}) for s, f in enumerate((0.45, 0.49, 0.53))]
     same = [row("other-attack", s, f - 0.04, config={"seed": s}) for s, f in enumerate((0.45, 0.49, 0.53))]
     other = [row("retrained", s, f - 0.04) for s, f in enumerate((0.45, 0.49, 0.53))]
-    assert verdict(same, base)["detectable"] < 0.01 and verdict(same, base)["verdict"] == "partly"
+    assert verdict(same, base)["detectable"] < 0.03 and verdict(same, base)["verdict"] == "partly"
     assert verdict(other, base)["detectable"] > 0.05 and verdict(other, base)["verdict"] == "does not"
