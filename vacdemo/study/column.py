@@ -56,20 +56,22 @@ ARMS = {a.name: a for a in [
 CHEAP = ["baseline", "no-clamp", "recon-mean", "huber-0", "kl-summed"]  # the order they run in
 
 
-def config_for(arm: Arm, seed: int) -> Config:
-    cfg = scaled_config("fast", Run(DATASET, CAPACITY, 0.0, seed), arm.epochs)
+def config_for(arm: Arm, seed: int, capacity: float = CAPACITY) -> Config:
+    cfg = scaled_config("fast", Run(DATASET, capacity, 0.0, seed), arm.epochs)
     return replace(cfg, bf16=False, **arm.train)  # fp32: the committed study's bf16 was an AMX machine's
 
 
-def folder_for(work: Path, arm: Arm, seed: int) -> Path:
-    return work / f"{arm.same_models_as or arm.name}-s{seed}"
+def folder_for(work: Path, arm: Arm, seed: int, capacity: float = CAPACITY) -> Path:
+    at = "" if capacity == CAPACITY else f"-C{capacity:g}"  # the per-epoch curves at other capacities
+    return work / f"{arm.same_models_as or arm.name}{at}-s{seed}"
 
 
 def run_arm(arm: Arm, seed: int, work: Path, *, n_test: int, steps: int, data_dir=None, download=False,
-            device: torch.device = torch.device("cpu")) -> dict:
+            device: torch.device = torch.device("cpu"), capacity: float = CAPACITY) -> dict:
     """Train (or resume, or reuse) one model and measure it under the arm's attack; the result row (fp32 on any
     device: bf16 is off in config_for)."""
-    folder, cfg = folder_for(work, arm, seed), config_for(ARMS[arm.same_models_as] if arm.same_models_as else arm, seed)
+    folder = folder_for(work, arm, seed, capacity)
+    cfg = config_for(ARMS[arm.same_models_as] if arm.same_models_as else arm, seed, capacity)
     out = folder / f"{arm.name}-{RESULT}" if arm.same_models_as else folder / RESULT
     if out.exists():
         return json.loads(out.read_text())
@@ -97,7 +99,7 @@ def run_arm(arm: Arm, seed: int, work: Path, *, n_test: int, steps: int, data_di
             pred = batched(lambda s: model.classify(x_adv[s]).argmax(1), len(x), 500)
         robust[f"{eps:g}"] = (pred == y).float().mean().item()
     metrics = load_checkpoint(folder).meta["metrics"]["final"]
-    row = {"arm": arm.name, "seed": seed, "config": cfg.to_dict(), "attack": arm.attack, "n_test": n_test,
+    row = {"arm": arm.name if capacity == CAPACITY else f"{arm.name} C={capacity:g}", "seed": seed, "capacity": capacity, "config": cfg.to_dict(), "attack": arm.attack, "n_test": n_test,
            "steps": steps, "clean_subset": (clean == y).float().mean().item(),
            "clean_test": metrics["test_accuracy"], "robust": robust,
            "epoch_curve": [{"epoch": r["epoch"], "test_accuracy": r["test_accuracy"],
