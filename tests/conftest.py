@@ -82,7 +82,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_app(port: int | None = None, env: dict | None = None, start_s: float = 120):
+def serve_app(port: int | None = None, env: dict | None = None, start_s: float = 240):
     """The app as `make demo` serves it (`streamlit run serve.py`, which warms the models and runs one attack
     before the first visitor) on a loopback port (a free one unless given), with env added to the environment;
     yields its URL once it answers its health check, and stops it afterwards."""

@@ -87,3 +87,22 @@ def test_pgd_takes_the_policys_path(model, test_batch, monkeypatch):
     pgd(model, x, y, eps=0.1, steps=2)
     pgd(model, x, y, eps=0.1, steps=2, fast=False)  # the plain path: no policy asked
     assert seen == [(model, 3)]
+
+
+def test_a_much_slower_path_is_dropped_after_the_smallest_size(monkeypatch, model):
+    """On a CPU whose bf16 runs a reference kernel (10× slower), the bf16 path is timed once, not at every size."""
+    g = load_gallery(PRETRAINED / "mnist")
+    x = torch.stack([g.image(i) for i in range(8)])
+    timed = []
+
+    def fake_ms(fn, repeats=3):
+        fn()
+        path = policy.path_for(torch.device("cpu"), model, 1)  # run_path forced the policy to the timed path
+        timed.append(path)
+        return 100.0 if path == "folded-bf16" else 10.0
+    monkeypatch.setattr(fastpath, "median_ms", fake_ms)
+    monkeypatch.setattr(fastpath, "SIZES", (1, 4))
+    monkeypatch.setattr(fastpath, "candidates", lambda d: ["plain", "folded", "folded-bf16"])
+    result = fastpath.measure(model, x, g.labels[:8], [0.015])
+    assert timed.count("folded-bf16") == 1 and result["dropped"] == ["folded-bf16"]
+    assert all(p != "folded-bf16" for _, p in result["policy"]) and "dropped" in fastpath.table(result)

@@ -29,6 +29,7 @@ CACHE = ROOT / "runs" / "fastpath"
 SIZES = (1, 8, 21, 32)  # one row (a lone probe), a few rows, one image's whole grid, a full queue batch
 AGREE = 0.02  # the largest gap in success rate a path may show against the plain one
 REPEATS = 3
+SLOWER = 3.0  # a candidate this many times slower than the best at a size is not timed at larger sizes
 
 
 def candidates(device: torch.device) -> list[str]:
@@ -62,25 +63,31 @@ def success_rate(model, x, y, eps: float, path: str, clean: torch.Tensor) -> flo
 
 
 def measure(model, x: torch.Tensor, y: torch.Tensor, eps_list: list[float]) -> dict:
-    """Time every candidate at every size and check its agreement on (x, y) at the ε of eps_list where the plain
-    path fools closest to half the images (where a weaker path would show): the rows and the policy."""
+    """Time every candidate at every size (smallest first; a candidate SLOWER× slower than the best at a size is not
+    timed further: it cannot win, and on a CPU without native bf16 its reference kernels are 10× slower), check the
+    agreement of those left on (x, y) at the ε of eps_list where the plain path fools closest to half the images
+    (where a weaker path would show): the rows and the policy."""
     device = x.device
     paths = candidates(device)
+    ms, alive = {}, list(paths)
+    for n in SIZES:
+        xs = x[torch.arange(n) % len(x)]
+        ys = y[torch.arange(n) % len(y)]
+        es = torch.linspace(0, 2 * eps_list[-1], n, device=device) if n > 1 else eps_list[-1]
+        for path in alive:
+            ms[(path, n)] = median_ms(lambda: run_path(model, xs, ys, es, path))
+        best = min(ms[(p, n)] for p in alive)
+        alive = [p for p in alive if p == "plain" or ms[(p, n)] <= SLOWER * best]
     with torch.no_grad(), eval_mode(model):
         clean = model.classify(x).argmax(1) == y
     plain = {e: success_rate(model, x, y, e, "plain", clean) for e in eps_list}
     eps = min(eps_list, key=lambda e: abs(plain[e] - 0.5))
-    success = {p: plain[eps] if p == "plain" else success_rate(model, x, y, eps, p, clean) for p in paths}
-    agrees = {p: abs(success[p] - success["plain"]) <= AGREE for p in paths}
-    ms = {}
-    for n in SIZES:
-        xs = x[torch.arange(n) % len(x)]
-        ys, es = y[torch.arange(n) % len(y)], torch.linspace(0, 2 * eps, n, device=device) if n > 1 else eps
-        for path in paths:
-            ms[(path, n)] = median_ms(lambda: run_path(model, xs, ys, es, path))
-    policy = [(n, min((p for p in paths if agrees[p]), key=lambda p: ms[(p, n)])) for n in SIZES]
+    success = {p: plain[eps] if p == "plain" else success_rate(model, x, y, eps, p, clean) for p in alive}
+    agrees = {p: p in alive and abs(success[p] - success["plain"]) <= AGREE for p in paths}
+    policy = [(n, min((p for p in alive if agrees[p] and (p, n) in ms), key=lambda p: ms[(p, n)])) for n in SIZES]
     return {"paths": paths, "success": success, "agrees": agrees, "eps": eps, "n_agreement": int(clean.sum()),
             "ms": {f"{p}@{n}": round(v, 2) for (p, n), v in ms.items()}, "policy": policy,
+            "dropped": [p for p in paths if p not in alive],
             "device": describe_device(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
             "bf16_flag": bf16_native(device)}
 
@@ -121,7 +128,9 @@ def table(result: dict) -> str:
     head = "| rows | " + " | ".join(f"{p} (ms)" for p in paths) + " | serves |"
     lines = [head, "|---:|" + "---:|" * len(paths) + "---|"]
     for n in SIZES:
-        lines.append(f"| {n} | " + " | ".join(f"{result['ms'][f'{p}@{n}']:.1f}" for p in paths) + f" | {chosen[n]} |")
+        cells = [f"{result['ms'][f'{p}@{n}']:.1f}" if f"{p}@{n}" in result["ms"] else "dropped" for p in paths]
+        lines.append(f"| {n} | " + " | ".join(cells) + f" | {chosen[n]} |")
     lines.append("| success at ε = {:g} ({} gallery images) | ".format(result["eps"], result["n_agreement"]) +
-                 " | ".join(f"{result['success'][p]:.3f}{'' if result['agrees'][p] else ' ✗'}" for p in paths) + " | |")
+                 " | ".join(f"{result['success'][p]:.3f}{'' if result['agrees'][p] else ' ✗'}" if p in result["success"]
+                            else "–" for p in paths) + " | |")
     return "\n".join(lines)
