@@ -33,7 +33,8 @@ def test_bench_prints_one_table_with_torchattacks_beside_ours(data_dir, tmp_path
 
     rows = json.loads(out.read_text())
     shipped = sum(bool(serving.load_rivals(name)) for name in ("mnist", "fmnist"))  # a comparison row each
-    # PGD against torchattacks (3), the one-image levers (5), batch sizes (5), layout, comparisons, training,
-    # exactness (5), cold start
-    assert len(rows) == 3 + 5 + 5 + 1 + shipped + 1 + 5 + 1
+    # the measured path's one-image row, PGD against torchattacks (3), the one-image levers (5), batch sizes (5),
+    # layout, comparisons, training, exactness (5), cold start
+    assert len(rows) == 1 + 3 + 5 + 5 + 1 + shipped + 1 + 5 + 1
+    assert "the attack path by batch size, measured" in text and "| rows | plain (ms) |" in text
     assert all(r["ours"] > 0 for r in rows if "torchattacks" in r)  # every lever ran here (ONNX Runtime included)

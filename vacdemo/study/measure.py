@@ -75,8 +75,7 @@ def measure(model: BetaVAC, judge, train: Split, test: Split, eps_grid: list[flo
     fig_i = min(range(len(eps_grid)), key=lambda i: abs(eps_grid[i] - fig_eps))
     for i, eps in enumerate(eps_grid):
         alpha = default_alpha(eps, steps, "inf")
-        x_adv = batched(lambda s: pgd(model, x[s], y[s], eps=eps, alpha=alpha, steps=steps, fast=fast), len(x),
-                        batch_size)
+        x_adv = batched(lambda s: pgd(model, x[s], y[s], eps=eps, alpha=alpha, steps=steps), len(x), batch_size)
         pred_adv, re_adv, judged_adv, recon_adv = read(model, judge, x_adv, batch_size)
         for k, v in zip(per_eps, (pred_adv, re_adv, judged_adv)):
             per_eps[k].append(v)
