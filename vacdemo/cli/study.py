@@ -153,7 +153,9 @@ def register(sub) -> None:
                    "best for Fashion-MNIST; others: the epochs-60 curves at C = 0.01 and 0.1)")
     p.add_argument("--n-test", type=int, default=1000, help="test images attacked per ε (default 1000)")
     p.add_argument("--steps", type=int, default=40, help="PGD steps (default 40)")
-    p.add_argument("--work", default="runs/first-column", help="models and results (default runs/first-column)")
+    p.add_argument("--work", default="reports/first-column/data",
+                   help="models and results (default reports/first-column/data: the results and curves are committed, "
+                        "the models and training states stay local)")
     p.add_argument("--out", help="also write the table to this markdown file")
     p.add_argument("--report-only", action="store_true", help="only print the table from --work's results")
     p.add_argument("--study", default="reports/cpu-fast/data",
