@@ -20,10 +20,10 @@ from ..errors import SettingsError
 from ..lab.limits import MAX_QUERIES, QUERIES
 from ..lab.record import SquareRun
 from ..lab.sweep import label, read_out
-from .batcher import FILL, Busy
+from .batcher import FILL
 from .events import Attacking, Done, Event, Failed, Queued
 from .lab import image_key, load_lab, queue
-from .sweeps import POLL_S, WAIT_S, SweepCache
+from .sweeps import POLL_S, WAIT_S, SweepCache, failure
 
 SLICE = 50  # iterations per queue row (measured: python -m vacdemo bench --square; tens of ms on 2 cores)
 CACHE = SweepCache()
@@ -90,16 +90,10 @@ def square_attack(name: str, x: np.ndarray, y: int | None, *, eps: float, querie
         sweep = read_out(lab.model, lab.detector, torch.cat([xt[None].to(lab.device), r.x_adv]), np.array([0.0, eps]),
                          y, labelled, target, False, "inf", start)
         run = SquareRun(sweep, int(r.queries[0]), queries, bool(r.fooled[0]), r.p_true[0].float().cpu().numpy())
-    except Busy:
-        yield Failed("The server is busy with everyone's attacks: try again in a few seconds.", busy=True)
-        return
-    except SettingsError as e:
-        yield Failed(f"These attack settings cannot run: {e}")
-        return
     except CancelledError:
         return
     except Exception as e:  # noqa: BLE001  one clear line, never a traceback
-        yield Failed(f"The attack failed on the server ({type(e).__name__}: {e}). Pick the input again to retry.")
+        yield failure(e)
         return
     CACHE.put(key, run)
     yield Done(run, fresh=True)

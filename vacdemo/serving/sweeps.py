@@ -96,23 +96,26 @@ def attack(name: str, x: np.ndarray, y: int | None, *, norm: str, steps: int, al
             yield Filling(done, len(grid.eps))
             time.sleep(POLL_S)
         s = grid.sweep()
-    except Busy:
-        yield Failed("The server is busy with everyone's attacks: try again in a few seconds.", busy=True)
-        return
-    except SettingsError as e:
-        yield Failed(f"These attack settings cannot run: {e}")
-        return
     except CancelledError:
         return
     except Exception as e:  # noqa: BLE001  one clear line, never a traceback; nothing of the page is lost
-        if grid is not None:
+        if grid is not None and not isinstance(e, (Busy, SettingsError)):
             grid.drop()
-        yield Failed(f"The attack failed on the server ({type(e).__name__}: {e}). Pick the input again to retry.")
+        yield failure(e)
         return
     if note:
         _notes[key] = note  # said again by the run that draws it from the cache (only a finished sweep is drawn)
     CACHE.put(key, s)
     yield Done(s, fresh=True)
+
+
+def failure(e: Exception) -> Failed:
+    """What a student reads when an attack cannot run: a full queue, settings out of range, or a server error."""
+    if isinstance(e, Busy):
+        return Failed("The server is busy with everyone's attacks: try again in a few seconds.", busy=True)
+    if isinstance(e, SettingsError):
+        return Failed(f"These attack settings cannot run: {e}")
+    return Failed(f"The attack failed on the server ({type(e).__name__}: {e}). Pick the input again to retry.")
 
 
 def wait(grid: Grid, k: int) -> Iterator[Event]:
