@@ -12,7 +12,7 @@ import re
 import time
 
 from ..datasets import CLASS_NAMES
-from .loadtest import Page, Student, check_image, pct, rerun_msg, run_once, trigger, widget
+from .loadtest import Page, Student, check_image, pct, rerun_msg, run_once, stream, trigger, widget
 
 WALL_COUNT = re.compile(r"\*\*(\d+)\*\* attempts")
 ACK = "Sent to the class"
@@ -30,11 +30,8 @@ class Teacher:
         self.started = asyncio.Event()
 
     async def run(self, base: str, timeout: float) -> None:
-        from websockets.asyncio.client import connect
-        uri = base.replace("http", "ws", 1) + "/_stcore/stream"
         try:
-            async with connect(uri, subprotocols=["streamlit"], max_size=None, proxy=None, compression=None,
-                               open_timeout=60, ping_timeout=None) as ws:
+            async with stream(base) as ws:
                 page = Page()
                 await run_once(ws, page, rerun_msg(base, "present=1"), timeout)
                 page.query = page.query or "present=1"  # the URL the tab keeps when the page changes none of it
@@ -58,11 +55,8 @@ class Teacher:
 
 
 async def student(s: Student, base: str, code: str, timeout: float, sends: list) -> None:
-    from websockets.asyncio.client import connect
-    uri = base.replace("http", "ws", 1) + "/_stcore/stream"
     try:
-        async with connect(uri, subprotocols=["streamlit"], max_size=None, proxy=None, compression=None,
-                           open_timeout=60, ping_timeout=None) as ws:
+        async with stream(base) as ws:
             page = Page()
             verdict, end, _ = await run_once(ws, page, rerun_msg(base, f"class={code}&" + s.query()), timeout)
             s.times["open"].append(verdict or end)

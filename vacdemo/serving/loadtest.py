@@ -156,24 +156,32 @@ def check_image(s: Student, page: Page, j: int) -> None:
     s.errors += [f"input {j}: {p}" for p in page.problems()]
 
 
+def stream(base: str):
+    """A browser tab's websocket to the app at base (its Streamlit stream)."""
+    from websockets.asyncio.client import connect
+    return connect(base.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"], max_size=None,
+                   proxy=None, compression=None, open_timeout=60, ping_timeout=None)
+
+
+def pick(s: Student, page: Page, j: int) -> list:
+    """The widget changes that pick student s's input j: its class and sample."""
+    c, n = s.image(j)
+    return [widget(page, f"cls_{s.dataset}", label=CLASS_NAMES[s.dataset][c])[0],
+            widget(page, f"sample_{s.dataset}", number=n)[0]]
+
+
 async def student(s: Student, base: str, inputs: int, go, timeout: float) -> None:
     """Open the page, then `inputs` new images, each when go(j) says, then one ε move."""
-    from websockets.asyncio.client import connect
-    uri = base.replace("http", "ws", 1) + "/_stcore/stream"
     try:
-        async with connect(uri, subprotocols=["streamlit"], max_size=None, proxy=None, compression=None,
-                           open_timeout=60, ping_timeout=None) as ws:
+        async with stream(base) as ws:
             page = Page()
             verdict, end, queued = await run_once(ws, page, rerun_msg(base, s.query()), timeout)
             s.times["open"].append(verdict or end)
             check_image(s, page, 0)
             for j in range(1, inputs + 1):
                 await go(j)
-                c, n = s.image(j)
-                (wc, _), (ws_, _) = (widget(page, f"cls_{s.dataset}", label=CLASS_NAMES[s.dataset][c]),
-                                     widget(page, f"sample_{s.dataset}", number=n))
-                verdict, end, queued = await run_once(ws, page, rerun_msg(base, page.query, [wc, ws_], page.page_hash),
-                                                      timeout)
+                verdict, end, queued = await run_once(ws, page, rerun_msg(base, page.query, pick(s, page, j),
+                                                                          page.page_hash), timeout)
                 s.queued += queued
                 if verdict is None:
                     s.errors.append(f"input {j}: no verdict shown")
@@ -242,21 +250,16 @@ def pct(xs: list[float], q: float) -> float:
 async def searcher(s: Student, base: str, stop: asyncio.Event, timeout: float) -> None:
     """A black-box student: opens the page on Square Attack, then a new image as soon as each search ends, until
     stop is set; each search's time to its verdict goes to times["grid"]."""
-    from websockets.asyncio.client import connect
-    uri = base.replace("http", "ws", 1) + "/_stcore/stream"
     try:
-        async with connect(uri, subprotocols=["streamlit"], max_size=None, proxy=None, compression=None,
-                           open_timeout=60, ping_timeout=None) as ws:
+        async with stream(base) as ws:
             page = Page()
             verdict, end, _ = await run_once(ws, page, rerun_msg(base, s.query()), timeout)
             s.times["open"].append(verdict or end)
             j = 0
             while not stop.is_set():
                 j += 1
-                c, n = s.image(j)
-                (wc, _), (wn, _) = (widget(page, f"cls_{s.dataset}", label=CLASS_NAMES[s.dataset][c]),
-                                    widget(page, f"sample_{s.dataset}", number=n))
-                verdict, end, _ = await run_once(ws, page, rerun_msg(base, page.query, [wc, wn], page.page_hash), timeout)
+                verdict, end, _ = await run_once(ws, page, rerun_msg(base, page.query, pick(s, page, j), page.page_hash),
+                                                 timeout)
                 if verdict is None:
                     s.errors.append(f"search {j}: no verdict shown")
                 s.times["grid"].append(end)
