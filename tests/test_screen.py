@@ -26,9 +26,20 @@ def test_redraw_draws_along_the_centre_line_and_elastic_keeps_the_range(data_dir
 @pytest.mark.slow  # trains a model for an epoch and reads the realset
 def test_a_screen_trains_once_and_is_read_from_its_result(data_dir, tmp_path):
     row = screen("redraw+elastic", tmp_path, epochs=1, data_dir=data_dir, limit=256)
-    assert row["changes"] == LEVERS["redraw+elastic"] and row["n_validation"] == VALIDATION
+    assert row["changes"] == LEVERS["mnist"]["redraw+elastic"] and row["n_validation"] == VALIDATION
     assert set(row["realset"]) >= {"pen-italic", "pen-styled", "all"}
     assert json.loads((tmp_path / "redraw+elastic" / "result.json").read_text()) == row
     assert not (tmp_path / "redraw+elastic" / "resume.pt").exists()  # the checkpoint is saved: no state left
     assert screen("redraw+elastic", tmp_path, epochs=1, data_dir=data_dir, limit=256) == row  # reused
     assert "| redraw+elastic | 1 |" in table([row])
+
+
+def test_every_lever_is_a_valid_change_of_its_data_sets_ship_recipe():
+    from vacdemo.config import with_overrides
+    from vacdemo.study.reproduce import Run, scaled_config
+    for dataset, levers in LEVERS.items():
+        base = scaled_config("ship", Run(dataset, 1.0, 0.0, 0), 8)
+        assert base.capacity == 1.0 and base.augment  # the ship recipe of that data set, at 8 epochs
+        for lever, changes in levers.items():
+            cfg = with_overrides(base, **changes)  # raises on a field the data set refuses (redraw on garments)
+            assert cfg != base or lever == "ship", (dataset, lever)

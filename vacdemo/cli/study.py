@@ -119,14 +119,16 @@ def cmd_first_column(args) -> int:
 def cmd_screen(args) -> int:
     """Issue 30's levers, one at a time: short runs of the ship recipe, chosen on a validation split."""
     from ..study.screen import LEVERS, screen, table
-    unknown = [x for x in args.levers if x not in LEVERS]
+    levers = args.levers or list(LEVERS[args.dataset])[:4]
+    unknown = [x for x in levers if x not in LEVERS[args.dataset]]
     if unknown:
-        raise SettingsError(f"unknown lever(s) {unknown}; choose from {sorted(LEVERS)}")
+        raise SettingsError(f"unknown lever(s) {unknown} for {args.dataset}; choose from {sorted(LEVERS[args.dataset])}")
     check_counts(epochs=args.epochs)
-    work = Path(args.work)
+    work = Path(args.work or f"runs/screen-{args.dataset}")
     rows = []
-    for lever in args.levers:
-        rows.append(screen(lever, work, epochs=args.epochs, data_dir=args.data_dir, download=args.download))
+    for lever in levers:
+        rows.append(screen(lever, work, dataset=args.dataset, epochs=args.epochs, data_dir=args.data_dir,
+                           download=args.download))
         print(f"  {lever}: validation {rows[-1]['validation_accuracy']:.4f}, realset {rows[-1]['realset']['all']:.3f}",
               flush=True)
     print(table(rows))
@@ -140,10 +142,11 @@ def cmd_screen(args) -> int:
 def register(sub) -> None:
     p = command(sub, "screen", "the model's levers one at a time: short runs chosen on a validation split", cmd_screen,
                 "data")
-    p.add_argument("--levers", nargs="+", default=["ship", "elastic", "redraw", "redraw+elastic"],
-                   help="levers to screen, in order (default: ship elastic redraw redraw+elastic; also: wide)")
+    p.add_argument("--dataset", choices=["mnist", "fmnist"], default="mnist")
+    p.add_argument("--levers", nargs="+", help="levers to screen, in order (mnist: ship elastic redraw "
+                   "redraw+elastic by default, also wide; fmnist: ship wide hidden-128)")
     p.add_argument("--epochs", type=int, default=8, help="epochs per screen (default 8; ramps and milestones scale)")
-    p.add_argument("--work", default="runs/screen-mnist", help="models and results (default runs/screen-mnist)")
+    p.add_argument("--work", help="models and results (default runs/screen-<dataset>)")
     p.add_argument("--out", help="also write the table to this markdown file")
     p = command(sub, "first-column", "why Fashion-MNIST's first column is higher than the paper's: one arm per "
                 "suspect, over seeds", cmd_first_column, "data", "device")
