@@ -1,3 +1,4 @@
+import json
 import pytest
 import torch
 
@@ -86,3 +87,13 @@ def test_an_interrupted_run_resumes_to_the_same_weights(data_dir, tmp_path, ema)
     other = preset("fast", width1=8, width2=16, epochs=4, bf16=False)
     with pytest.raises(SettingsError, match="other settings"):
         train(other, small, small, pick_device("cpu"), out_dir=tmp_path / "cut")
+
+
+def test_a_state_saved_before_a_field_existed_resumes_as_that_fields_default():
+    from vacdemo.training.train import same_config
+    cfg = preset("fast", dataset="mnist")
+    saved = json.loads(json.dumps(cfg.to_dict()))
+    older = {k: v for k, v in saved.items() if k not in ("redraw", "elastic")}  # saved before issue 30's fields
+    assert same_config(saved, cfg) and same_config(older, cfg)
+    assert not same_config({**older, "epochs": cfg.epochs + 1}, cfg)
+    assert not same_config({**saved, "no_such_field": 1}, cfg) and not same_config(None, cfg)

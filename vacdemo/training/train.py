@@ -184,6 +184,14 @@ def save_resume(path: Path, cfg: Config, n: int, select, epochs_done: int, histo
     tmp.replace(path)
 
 
+def same_config(saved, cfg: Config) -> bool:
+    """Whether a saved config is cfg: a field added since it was saved counts as its default (what the run did)."""
+    try:
+        return Config.from_dict(saved) == cfg
+    except Exception:  # unreadable or an unknown field: another run's state
+        return False
+
+
 def load_resume(path: Path, cfg: Config, n: int, select, model, opt, sched, ema,
                 gen) -> tuple[int, list[dict], dict | None]:
     """Restore a save_resume state into the freshly built objects: (epochs done, history, best weights)."""
@@ -192,7 +200,7 @@ def load_resume(path: Path, cfg: Config, n: int, select, model, opt, sched, ema,
     except Exception as e:
         raise SettingsError(f"{path} is not a readable training state ({type(e).__name__}: {e}); delete it to "
                             "start this model afresh") from None
-    if blob.get("config") != json.loads(json.dumps(cfg.to_dict())) or blob.get("n") != n or blob.get("select") != select:
+    if not same_config(blob.get("config"), cfg) or blob.get("n") != n or blob.get("select") != select:
         raise SettingsError(f"{path} was saved by a run with other settings; delete it (or its folder) to start "
                             "afresh, or rerun with the settings it was saved with")
     model.load_state_dict(blob["model"])
