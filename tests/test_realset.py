@@ -39,3 +39,5 @@ def test_the_shipped_model_reads_it_as_the_card_says():
     measured = realset_accuracy(load_pretrained("mnist"), "mnist")
     for kind, row in measured.items():
         assert row["accuracy"] == pytest.approx(recorded[kind], abs=0.01), kind
+        assert sum(row["misread"].values()) == row["n"] - row["correct"], kind  # every miss, as (true, read)
+        assert all(a != b for a, b in row["misread"]), kind

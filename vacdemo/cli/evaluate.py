@@ -34,12 +34,17 @@ def register_evaluate(sub) -> None:
 
 def cmd_realset(args) -> int:
     """Accuracy on the real-picture set (realset/<dataset>), per kind."""
+    from ..datasets import CLASS_NAMES
     from ..lab.realset import realset_accuracy
     ckpt, model = checkpoint_for(args.dataset, args.checkpoint)
     rows = realset_accuracy(model, args.dataset)
+    names = CLASS_NAMES[args.dataset]
     print(f"{args.dataset} real pictures, checkpoint {ckpt}:")
     for kind, r in rows.items():
         print(f"  {kind:<16} {r['accuracy'] * 100:5.1f} %  ({r['correct']} / {r['n']})")
+    worst = sorted(rows["all"]["misread"].items(), key=lambda kv: -kv[1])[:8]
+    if worst:
+        print("most misread (true → read): " + ", ".join(f"{names[a]} → {names[b]} ×{n}" for (a, b), n in worst))
     return 0
 
 

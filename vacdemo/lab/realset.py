@@ -1,6 +1,7 @@
 """The real-picture set: digits (and garments) from sources outside MNIST, read through preprocess_image as
 an upload is. Each kind is a folder of pictures named <label>_<n>.<ext> under realset/<dataset>/ (made by
 scripts/make_realset.py); the model card reports the accuracy per kind."""
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -32,12 +33,15 @@ def load_realset(dataset: str, root: Path = REALSET) -> dict[str, tuple[torch.Te
 
 @torch.no_grad()
 def realset_accuracy(model: BetaVAC, dataset: str, root: Path = REALSET) -> dict[str, dict]:
-    """{kind: {"accuracy", "correct", "n"}} and an "all" row over every picture."""
+    """{kind: {"accuracy", "correct", "n", "misread": {(true, read): count}}} and an "all" row over every picture."""
     rows, hits, total = {}, 0, 0
     with eval_mode(model):
         for kind, (x, y) in load_realset(dataset, root).items():
-            correct = int((model.classify(x).argmax(1) == y).sum())
-            rows[kind] = {"accuracy": correct / len(y), "correct": correct, "n": len(y)}
+            read = model.classify(x).argmax(1)
+            correct = int((read == y).sum())
+            misread = Counter((int(a), int(b)) for a, b in zip(y, read) if a != b)
+            rows[kind] = {"accuracy": correct / len(y), "correct": correct, "n": len(y), "misread": dict(misread)}
             hits, total = hits + correct, total + len(y)
-    rows["all"] = {"accuracy": hits / total, "correct": hits, "n": total}
+    every = sum((Counter(r["misread"]) for r in rows.values()), Counter())
+    rows["all"] = {"accuracy": hits / total, "correct": hits, "n": total, "misread": dict(every)}
     return rows
