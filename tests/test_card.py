@@ -17,10 +17,18 @@ from vacdemo.study.card import BEGIN, END, fill, train_command
 
 def test_fill_replaces_only_between_the_markers():
     text = f"# Card\n\nprose before\n\n{BEGIN}\nold table\n{END}\n\nprose after\n"
-    out = fill(text, ["new table\n"])
+    out = fill(text, {"mnist": "### `mnist`\n\nnew table\n"})
     assert "old table" not in out and "new table" in out
     assert out.startswith("# Card\n\nprose before") and out.endswith("prose after\n")
-    assert fill("# Card\n", ["t\n"]).count(BEGIN) == 1  # no markers yet: appended
+    assert fill("# Card\n", {"mnist": "### `mnist`\n"}).count(BEGIN) == 1  # no markers yet: appended
+
+
+def test_measuring_one_data_set_keeps_the_others_section_as_it_is():
+    card = (PRETRAINED / "README.md").read_text()
+    assert fill(card, {}) == card  # nothing measured: the card unchanged, byte for byte
+    out = fill(card, {"fmnist": "### `fmnist`\n\nremeasured\n"})
+    assert card.split("### `fmnist`")[0] == out.split("### `fmnist`")[0]  # mnist's sections untouched
+    assert "remeasured" in out and "### `fmnist`: the β-VAC beside" not in out
 
 
 @pytest.mark.slow  # the card command: the whole test set, PGD-40 at every ε, then again here

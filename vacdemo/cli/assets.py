@@ -46,22 +46,22 @@ def cmd_card(args) -> int:
     from ..models.detector import Detector
     from ..serving.lab import RIVALS
     from ..study.card import card_section, fill
-    sections = []
+    sections: dict[str, str] = {}  # data set → its sections; the data sets not measured keep theirs
     for name in args.datasets:
         model = load_checkpoint(folder / name).requires_grad_(False)
         detector = Detector.load(folder / name / "detector_inf.json")
         test = load_split(name, False, args.data_dir, args.download)
         print(f"measuring {folder / name} …")
-        sections.append(card_section(model, detector, test, min(args.n, len(test))))
+        sections[name] = card_section(model, detector, test, min(args.n, len(test)))
         rivals = {label: folder / f"{name}-{kind}" for kind, label in RIVALS.items()}
         if all((f / "config.json").exists() for f in rivals.values()):  # the comparison, where it is shipped
             from ..study.rivals import comparison_section
             models = {"β-VAC": model, **{k: load_checkpoint(f).requires_grad_(False) for k, f in rivals.items()}}
             print(f"measuring the comparison for {name} …")
-            sections.append(comparison_section(models, name, test, min(args.n, len(test)), folder / name))
+            sections[name] += "\n" + comparison_section(models, name, test, min(args.n, len(test)), folder / name)
     card = folder / "README.md"
     card.write_text(fill(card.read_text() if card.exists() else "# Pretrained checkpoints\n", sections))
-    print(f"wrote the tables of {card}:\n\n" + "\n".join(sections))
+    print(f"wrote the tables of {card}:\n\n" + "\n".join(sections.values()))
     return 0
 
 

@@ -2,6 +2,7 @@
 
 Everything between the card's markers is rewritten; the prose around it is left as it is.
 """
+import re
 import time
 
 import torch
@@ -86,9 +87,23 @@ def card_section(model: BetaVAC, detector: Detector, test: Split, n: int) -> str
     return "\n".join(lines) + "\n"
 
 
-def fill(text: str, sections: list[str]) -> str:
-    """text with everything between BEGIN and END replaced by the sections (appended if there are no markers)."""
-    body = f"{BEGIN}\n\n" + "\n".join(sections) + f"\n{END}"
+def sections_of(text: str) -> dict[str, str]:
+    """{data set: its sections as the card has them} (each begins with a "### `name`" heading), in card order."""
+    if BEGIN not in text or END not in text:
+        return {}
+    body = text[text.index(BEGIN) + len(BEGIN):text.index(END)]
+    out: dict[str, str] = {}
+    for block in re.split(r"(?m)^(?=### `)", body)[1:]:
+        name = block.split("`")[1]
+        out[name] = out.get(name, "") + block
+    return {k: v.rstrip("\n") + "\n" for k, v in out.items()}
+
+
+def fill(text: str, sections: dict[str, str]) -> str:
+    """text with the measured data sets' sections ({name: markdown}) in place of theirs, the other data sets' kept as
+    they are (appended, with the markers, if there are none)."""
+    merged = {**sections_of(text), **sections}
+    body = f"{BEGIN}\n\n" + "\n".join(merged.values()) + f"\n{END}"
     if BEGIN in text and END in text:
         return text[:text.index(BEGIN)] + body + text[text.index(END) + len(END):]
     return text.rstrip("\n") + "\n\n" + body + "\n"
