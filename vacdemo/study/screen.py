@@ -27,6 +27,7 @@ LEVERS = {  # per data set, one change each against its ship recipe
         "redraw": {"redraw": 0.5},  # half the digits drawn again along their centre line with a new pen width
         "redraw+elastic": {"redraw": 0.5, "elastic": 2.0},
         "wide": {"width1": 32, "width2": 64},  # 3–4× the compute: only if the others fall short
+        "hidden-128": {"hidden": 128},  # a wider classifier head: Fashion-MNIST's lever, tried on digits
     },
     "fmnist": {
         "ship": {},  # 24/48 channels, C = 1
