@@ -32,6 +32,8 @@ def test_a_screen_trains_once_and_is_read_from_its_result(data_dir, tmp_path):
     assert not (tmp_path / "redraw+elastic" / "resume.pt").exists()  # the checkpoint is saved: no state left
     assert screen("redraw+elastic", tmp_path, epochs=1, data_dir=data_dir, limit=256) == row  # reused
     assert "| redraw+elastic | 1 |" in table([row])
+    assert len(row["validation_hits"]) == VALIDATION
+    assert row["validation_hits"].count("1") == round(row["validation_accuracy"] * VALIDATION)
 
 
 def test_every_lever_is_a_valid_change_of_its_data_sets_ship_recipe():
@@ -43,3 +45,16 @@ def test_every_lever_is_a_valid_change_of_its_data_sets_ship_recipe():
         for lever, changes in levers.items():
             cfg = with_overrides(base, **changes)  # raises on a field the data set refuses (redraw on garments)
             assert cfg != base or lever == "ship", (dataset, lever)
+
+
+def test_the_table_pairs_each_lever_with_the_ship_row_on_the_same_images():
+    from vacdemo.study.screen import paired
+    base = {"lever": "ship", "validation_hits": "1100", "validation_accuracy": 0.5, "epochs": 1, "realset": {"all": 1},
+            "train_s": 1}
+    same = {**base, "lever": "same"}
+    better = {**base, "lever": "better", "validation_hits": "1110", "validation_accuracy": 0.75}
+    assert paired(same, base) == (0.0, 0.0)  # the same images read the same: no difference, no doubt
+    diff, half = paired(better, base)
+    assert diff == 0.25 and half > 0
+    text = table([base, better])
+    assert "| ship | 1 | 0.5000 | — |" in text and "+0.2500 ±" in text

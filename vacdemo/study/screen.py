@@ -6,6 +6,7 @@ checkpoint, then result.json; an interrupted screen resumes where it stopped.
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -52,7 +53,12 @@ def screen(lever: str, work: Path, *, dataset: str = "mnist", epochs: int = 8, s
     folder = work / lever
     out = folder / RESULT
     if out.exists():
-        return json.loads(out.read_text())
+        row = json.loads(out.read_text())
+        if "validation_hits" not in row and (folder / WEIGHTS).exists():  # a result from before the paired column
+            _, valid = split_train(load_split(dataset, True, data_dir, download))
+            row["validation_hits"] = hits(load_checkpoint(folder).eval().requires_grad_(False), valid)
+            out.write_text(json.dumps(row, indent=1))
+        return row
     cfg = scaled_config("ship", Run(dataset, 1.0, 0.0, seed), epochs)  # both ship at C = 1
     cfg = with_overrides(cfg, **LEVERS[dataset][lever])  # checked: redraw and elastic refuse garments
     learn, valid = split_train(load_split(dataset, True, data_dir, download))
@@ -69,20 +75,44 @@ def screen(lever: str, work: Path, *, dataset: str = "mnist", epochs: int = 8, s
     final = load_checkpoint(folder).meta["metrics"]["final"]
     row = {"dataset": dataset, "lever": lever, "changes": LEVERS[dataset][lever], "epochs": cfg.epochs, "seed": seed,
            "validation_accuracy": evaluate(model, valid, device)["accuracy"], "n_validation": len(valid),
+           "validation_hits": hits(model, valid),
            "realset": {k: v["accuracy"] for k, v in real.items()}, "realset_n": {k: v["n"] for k, v in real.items()},
            "train_s": final.get("wall_s"), "read_s": round(time.perf_counter() - start, 1)}
     out.write_text(json.dumps(row, indent=1))
     return row
 
 
+@torch.no_grad()
+def hits(model, valid: Split) -> str:
+    """Which validation images the model reads right, one "1" or "0" each: what a paired comparison needs."""
+    x = valid.images[:, None].float() / 255 if valid.images.dtype == torch.uint8 else valid.images
+    read = torch.cat([model.classify(x[i:i + 500]).argmax(1) for i in range(0, len(x), 500)])
+    return "".join("1" if h else "0" for h in (read == valid.labels).tolist())
+
+
+def paired(row: dict, base: dict) -> tuple[float, float] | None:
+    """(row's validation accuracy − base's, half-width of its paired 95 % interval) over the same images."""
+    a, b = row.get("validation_hits"), base.get("validation_hits")
+    if not a or not b or len(a) != len(b):
+        return None
+    d = [int(x) - int(y) for x, y in zip(a, b)]
+    mean = sum(d) / len(d)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in d) / max(1, len(d) - 1))
+    return mean, 1.96 * sd / math.sqrt(len(d))
+
+
 def table(rows: list[dict]) -> str:
-    """Markdown: one row per lever, validation accuracy (what chooses), then the realset per kind (reported)."""
+    """Markdown: one row per lever, validation accuracy (what chooses) and its paired difference from the ship row,
+    then the realset per kind (reported)."""
     if not rows:
         return ""
     kinds = sorted(rows[0]["realset"], key=lambda k: (k == "all", k))
-    out = ["| lever | epochs | validation acc | " + " | ".join(kinds) + " | train s |",
-           "|---|---:|---:|" + "---:|" * len(kinds) + "---:|"]
+    base = next((r for r in rows if r["lever"] == "ship"), None)
+    out = ["| lever | epochs | validation acc | Δ vs ship (paired 95 %) | " + " | ".join(kinds) + " | train s |",
+           "|---|---:|---:|---:|" + "---:|" * len(kinds) + "---:|"]
     for r in rows:
-        out.append(f"| {r['lever']} | {r['epochs']} | {r['validation_accuracy']:.4f} | "
+        pd = paired(r, base) if base is not None and r is not base else None
+        delta = f"{pd[0]:+.4f} ± {pd[1]:.4f}" if pd else "—"
+        out.append(f"| {r['lever']} | {r['epochs']} | {r['validation_accuracy']:.4f} | {delta} | "
                    + " | ".join(f"{r['realset'][k]:.3f}" for k in kinds) + f" | {r['train_s']:.0f} |")
     return "\n".join(out)
