@@ -63,3 +63,13 @@ def test_card_measures_a_checkpoint_and_writes_its_table(tmp_path, data_dir, cap
 def test_train_command_is_recorded_or_rebuilt_from_the_config():
     cmd = train_command(load_checkpoint(PRETRAINED / "mnist"))
     assert cmd.startswith("python -m vacdemo train --dataset mnist --preset ship")
+
+
+def test_the_real_picture_table_alone_is_measured_again_and_the_rest_kept():
+    from vacdemo import load_pretrained
+    from vacdemo.study.card import sections_of, with_realset
+    section = sections_of((PRETRAINED / "README.md").read_text())["fmnist"]
+    out = with_realset(section, load_pretrained("fmnist"), "fmnist")
+    assert out == section  # the card is current: measured again, it reads the same
+    stale = section.replace("| all |", "| old-kind | 1.0 % | 1 / 100 |\n| all |", 1)
+    assert with_realset(stale, load_pretrained("fmnist"), "fmnist") == section  # a stale table is replaced whole

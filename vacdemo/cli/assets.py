@@ -47,8 +47,16 @@ def cmd_card(args) -> int:
     from ..serving.lab import RIVALS
     from ..study.card import card_section, fill
     sections: dict[str, str] = {}  # data set → its sections; the data sets not measured keep theirs
+    card = folder / "README.md"
     for name in args.datasets:
         model = load_checkpoint(folder / name).requires_grad_(False)
+        if args.realset_only:  # the real-picture table alone, in seconds
+            from ..study.card import sections_of, with_realset
+            kept = sections_of(card.read_text() if card.exists() else "").get(name)
+            if kept is None:
+                raise SettingsError(f"{card} has no {name} section yet: run the card without --realset-only first")
+            sections[name] = with_realset(kept, model, name)
+            continue
         detector = Detector.load(folder / name / "detector_inf.json")
         test = load_split(name, False, args.data_dir, args.download)
         print(f"measuring {folder / name} …")
@@ -59,7 +67,6 @@ def cmd_card(args) -> int:
             models = {"β-VAC": model, **{k: load_checkpoint(f).requires_grad_(False) for k, f in rivals.items()}}
             print(f"measuring the comparison for {name} …")
             sections[name] += "\n" + comparison_section(models, name, test, min(args.n, len(test)), folder / name)
-    card = folder / "README.md"
     card.write_text(fill(card.read_text() if card.exists() else "# Pretrained checkpoints\n", sections))
     print(f"wrote the tables of {card}:\n\n" + "\n".join(sections.values()))
     return 0
@@ -70,6 +77,8 @@ def register_card(sub) -> None:
     p.add_argument("--dataset", dest="datasets", nargs="+", choices=sorted(DATASETS), default=["mnist", "fmnist"])
     p.add_argument("--n", type=int, default=500, help="test images attacked per ε (default 500)")
     p.add_argument("--pretrained", default=str(PRETRAINED), help="folder of the checkpoints and the card")
+    p.add_argument("--realset-only", action="store_true",
+                   help="measure only the real-picture tables again (after the realset changed), keep the rest")
 
 
 def cmd_rates(args) -> int:
