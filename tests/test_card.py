@@ -73,3 +73,7 @@ def test_the_real_picture_table_alone_is_measured_again_and_the_rest_kept():
     assert out == section  # the card is current: measured again, it reads the same
     stale = section.replace("| all |", "| old-kind | 1.0 % | 1 / 100 |\n| all |", 1)
     assert with_realset(stale, load_pretrained("fmnist"), "fmnist") == section  # a stale table is replaced whole
+    alone = section.split("### `fmnist`: ")[0].rstrip("\n") + "\n"  # no comparison after it: the table ends the section
+    assert with_realset(alone, load_pretrained("fmnist"), "fmnist") == alone
+    no_total = stale.replace("| all |", "| every |")  # no "all" row: the comparison after the table is still kept
+    assert "### `fmnist`: the β-VAC beside" in with_realset(no_total, load_pretrained("fmnist"), "fmnist")

@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 
+from vacdemo.errors import SettingsError
 from vacdemo.study.screen import LEVERS, VALIDATION, screen, table
 from vacdemo.training.augment import augment, centre_distances
 from vacdemo.data import load_split
@@ -34,17 +35,24 @@ def test_a_screen_trains_once_and_is_read_from_its_result(data_dir, tmp_path):
     assert "| redraw+elastic | 1 |" in table([row])
     assert len(row["validation_hits"]) == VALIDATION
     assert row["validation_hits"].count("1") == round(row["validation_accuracy"] * VALIDATION)
+    older = {k: v for k, v in row.items() if k != "validation_hits"}  # a result saved before the paired column
+    (tmp_path / "redraw+elastic" / "result.json").write_text(json.dumps(older))
+    assert screen("redraw+elastic", tmp_path, epochs=1, data_dir=data_dir, limit=256) == row  # its hits read again
+    with pytest.raises(SettingsError, match="not fmnist"):
+        screen("redraw+elastic", tmp_path, dataset="fmnist", epochs=1, data_dir=data_dir)
 
 
 def test_every_lever_is_a_valid_change_of_its_data_sets_ship_recipe():
-    from vacdemo.config import with_overrides
-    from vacdemo.study.reproduce import Run, scaled_config
+    from vacdemo.config import preset
+    from vacdemo.study.screen import lever_config
     for dataset, levers in LEVERS.items():
-        base = scaled_config("ship", Run(dataset, 1.0, 0.0, 0), 8)
-        assert base.capacity == 1.0 and base.augment  # the ship recipe of that data set, at 8 epochs
+        ship = preset("ship", dataset=dataset)
+        base = lever_config(dataset, "ship", 8)
+        assert (base.capacity, base.shape, base.augment) == (ship.capacity, ship.shape, True) and base.epochs == 8
         for lever, changes in levers.items():
-            cfg = with_overrides(base, **changes)  # raises on a field the data set refuses (redraw on garments)
+            cfg = lever_config(dataset, lever, 8)  # raises on a field the data set refuses (redraw on garments)
             assert cfg != base or lever == "ship", (dataset, lever)
+            assert cfg.capacity == ship.capacity, (dataset, lever)  # a lever changes one thing, never C
 
 
 def test_the_table_pairs_each_lever_with_the_ship_row_on_the_same_images():
@@ -55,6 +63,7 @@ def test_the_table_pairs_each_lever_with_the_ship_row_on_the_same_images():
     better = {**base, "lever": "better", "validation_hits": "1110", "validation_accuracy": 0.75}
     assert paired(same, base) == (0.0, 0.0)  # the same images read the same: no difference, no doubt
     diff, half = paired(better, base)
-    assert diff == 0.25 and half > 0
-    text = table([base, better])
-    assert "| ship | 1 | 0.5000 | — |" in text and "+0.2500 ±" in text
+    assert diff == 0.25 and half == pytest.approx(1.96 * 0.5 / 2)  # the differences' sample s.d. is 0.5, over √4
+    text = table([base, better, {**better, "lever": "no-hits", "validation_hits": None, "realset": {}}])
+    assert "| ship | 1 | 0.5000 | — |" in text and "+0.2500 ± 0.4900" in text
+    assert "| no-hits | 1 | 0.7500 | — | — |" in text  # no hits: no pairing; a kind it never read: —

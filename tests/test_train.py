@@ -97,3 +97,5 @@ def test_a_state_saved_before_a_field_existed_resumes_as_that_fields_default():
     assert same_config(saved, cfg) and same_config(older, cfg)
     assert not same_config({**older, "epochs": cfg.epochs + 1}, cfg)
     assert not same_config({**saved, "no_such_field": 1}, cfg) and not same_config(None, cfg)
+    lacking = {k: v for k, v in saved.items() if k != "capacity_smoothing"}  # not a field added since: refused
+    assert not same_config(lacking, cfg)

@@ -8,6 +8,7 @@ import time
 import torch
 
 from ..config import flat, preset
+from ..errors import SettingsError
 from ..data import Split
 from ..models.detector import Detector
 from ..training.evaluate import evaluate
@@ -99,10 +100,12 @@ def realset_block(model: BetaVAC, name: str) -> str:
 def with_realset(section: str, model: BetaVAC, name: str) -> str:
     """A data set's card sections with only the real-picture table measured again (the realset changed, the model
     did not); the other tables are kept as they are."""
-    if REAL not in section:
-        raise ValueError(f"the card's {name} section has no real-picture table to replace")
+    if REAL not in section or "\n|" not in section.split(REAL, 1)[1]:
+        raise SettingsError(f"the card's {name} section has no real-picture table to replace: run the card without "
+                            "--realset-only")
     head, rest = section.split(REAL, 1)
-    tail = rest[rest.index("\n\n", rest.index("| all |")):] if "| all |" in rest else ""
+    table_end = rest.find("\n\n", rest.index("\n|"))  # the table ends at the first blank line after its first row
+    tail = rest[table_end:] if table_end >= 0 else "\n"
     return head + realset_block(model, name) + tail
 
 

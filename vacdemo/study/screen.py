@@ -12,7 +12,8 @@ from pathlib import Path
 
 import torch
 
-from ..config import with_overrides
+from ..config import Config, preset, with_overrides
+from ..errors import SettingsError
 from ..data import Split, load_split
 from ..lab.realset import realset_accuracy
 from ..models.checkpoint import WEIGHTS, load_checkpoint, save_checkpoint
@@ -28,7 +29,7 @@ LEVERS = {  # per data set, one change each against its ship recipe
         "redraw": {"redraw": 0.5},  # half the digits drawn again along their centre line with a new pen width
         "redraw+elastic": {"redraw": 0.5, "elastic": 2.0},
         "wide": {"width1": 32, "width2": 64},  # 3–4× the compute: only if the others fall short
-        "hidden-128": {"hidden": 128},  # a wider classifier head: Fashion-MNIST's lever, tried on digits
+        "hidden-128": {"hidden": 128},  # a wider classifier head (Fashion-MNIST's lever), for digits too
     },
     "fmnist": {
         "ship": {},  # 24/48 channels, C = 1
@@ -46,6 +47,12 @@ def split_train(train_split: Split) -> tuple[Split, Split]:
             Split(train_split.images[n:], train_split.labels[n:]))
 
 
+def lever_config(dataset: str, lever: str, epochs: int, seed: int = 0) -> Config:
+    """The data set's ship recipe (its own capacity and width) over `epochs`, with the lever's one change."""
+    cfg = scaled_config("ship", Run(dataset, preset("ship", dataset=dataset).capacity, 0.0, seed), epochs)
+    return with_overrides(cfg, **LEVERS[dataset][lever])  # checked: redraw and elastic refuse garments
+
+
 def screen(lever: str, work: Path, *, dataset: str = "mnist", epochs: int = 8, seed: int = 0, data_dir=None,
            download: bool = False, limit: int | None = None) -> dict:
     """Train (or resume, or reuse) one lever's model and read it: validation accuracy, realset per kind. limit: the
@@ -54,13 +61,14 @@ def screen(lever: str, work: Path, *, dataset: str = "mnist", epochs: int = 8, s
     out = folder / RESULT
     if out.exists():
         row = json.loads(out.read_text())
+        if row.get("dataset", dataset) != dataset:
+            raise SettingsError(f"{out} is a {row['dataset']} screen, not {dataset}: use another --work folder")
         if "validation_hits" not in row and (folder / WEIGHTS).exists():  # a result from before the paired column
             _, valid = split_train(load_split(dataset, True, data_dir, download))
             row["validation_hits"] = hits(load_checkpoint(folder).eval().requires_grad_(False), valid)
             out.write_text(json.dumps(row, indent=1))
         return row
-    cfg = scaled_config("ship", Run(dataset, 1.0, 0.0, seed), epochs)  # both ship at C = 1
-    cfg = with_overrides(cfg, **LEVERS[dataset][lever])  # checked: redraw and elastic refuse garments
+    cfg = lever_config(dataset, lever, epochs, seed)
     learn, valid = split_train(load_split(dataset, True, data_dir, download))
     device = torch.device("cpu")
     model = load_checkpoint(folder) if (folder / WEIGHTS).exists() else None
@@ -85,8 +93,7 @@ def screen(lever: str, work: Path, *, dataset: str = "mnist", epochs: int = 8, s
 @torch.no_grad()
 def hits(model, valid: Split) -> str:
     """Which validation images the model reads right, one "1" or "0" each: what a paired comparison needs."""
-    x = valid.images[:, None].float() / 255 if valid.images.dtype == torch.uint8 else valid.images
-    read = torch.cat([model.classify(x[i:i + 500]).argmax(1) for i in range(0, len(x), 500)])
+    read = torch.cat([model.classify(valid.batch(slice(i, i + 500))[0]).argmax(1) for i in range(0, len(valid), 500)])
     return "".join("1" if h else "0" for h in (read == valid.labels).tolist())
 
 
@@ -106,7 +113,7 @@ def table(rows: list[dict]) -> str:
     then the realset per kind (reported)."""
     if not rows:
         return ""
-    kinds = sorted(rows[0]["realset"], key=lambda k: (k == "all", k))
+    kinds = sorted({k for r in rows for k in r["realset"]}, key=lambda k: (k == "all", k))  # a kind added later: —
     base = next((r for r in rows if r["lever"] == "ship"), None)
     out = ["| lever | epochs | validation acc | Δ vs ship (paired 95 %) | " + " | ".join(kinds) + " | train s |",
            "|---|---:|---:|---:|" + "---:|" * len(kinds) + "---:|"]
@@ -114,5 +121,5 @@ def table(rows: list[dict]) -> str:
         pd = paired(r, base) if base is not None and r is not base else None
         delta = f"{pd[0]:+.4f} ± {pd[1]:.4f}" if pd else "—"
         out.append(f"| {r['lever']} | {r['epochs']} | {r['validation_accuracy']:.4f} | {delta} | "
-                   + " | ".join(f"{r['realset'][k]:.3f}" for k in kinds) + f" | {r['train_s']:.0f} |")
+                   + " | ".join(f"{r['realset'][k]:.3f}" if k in r["realset"] else "—" for k in kinds) + f" | {r['train_s']:.0f} |")
     return "\n".join(out)

@@ -184,12 +184,16 @@ def save_resume(path: Path, cfg: Config, n: int, select, epochs_done: int, histo
     tmp.replace(path)
 
 
+# Config fields added after training states were first saved, with the value that reproduces what a state saved
+# before them did. Only these may be absent from a saved state; any other missing field refuses it.
+ADDED_SINCE_RESUME = {"redraw": 0.0, "elastic": 0.0}
+
+
 def same_config(saved, cfg: Config) -> bool:
-    """Whether a saved config is cfg: a field added since it was saved counts as its default (what the run did)."""
-    try:
-        return Config.from_dict(saved) == cfg
-    except Exception:  # unreadable or an unknown field: another run's state
+    """Whether a saved state's config is cfg, reading a field in ADDED_SINCE_RESUME that it lacks as that value."""
+    if not isinstance(saved, dict):
         return False
+    return {**ADDED_SINCE_RESUME, **saved} == json.loads(json.dumps(cfg.to_dict()))
 
 
 def load_resume(path: Path, cfg: Config, n: int, select, model, opt, sched, ema,
