@@ -30,11 +30,13 @@ LEVERS = {  # per data set, one change each against its ship recipe
         "redraw+elastic": {"redraw": 0.5, "elastic": 2.0},
         "wide": {"width1": 32, "width2": 64},  # 3–4× the compute: only if the others fall short
         "hidden-128": {"hidden": 128},  # a wider classifier head (Fashion-MNIST's lever), for digits too
+        "hidden-256": {"hidden": 256},  # the head's curve one step further
     },
     "fmnist": {
         "ship": {},  # 24/48 channels, C = 1
         "wide": {"width1": 32, "width2": 64},  # 1.8× the ship's compute
         "hidden-128": {"hidden": 128},  # a wider classifier head: the class term's share of the code
+        "hidden-256": {"hidden": 256},  # the head's curve one step further
     },
 }
 RESULT = "result.json"
