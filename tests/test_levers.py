@@ -43,9 +43,15 @@ def test_compiled_step_matches_the_plain_path_on_one_image(case):
     assert same_attack(x_adv, oracle, model) and not torch.equal(x_adv, x)
 
 
-@pytest.mark.xfail(strict=True, reason="torch 2.14.1: the compiled step of a 2-image batch moved 24 % of pixels "
-                                       "differently from the eager step (which matches); why the server keeps the "
-                                       "plain path")
-def test_compiled_step_matches_the_plain_path_on_a_batch(case):
-    model, x, y, eps, alpha, oracle = case
-    assert same_attack(levers.compiled_step(model, steps=STEPS)(x, y, eps, alpha), oracle, model)
+def test_compiled_step_of_a_batch_strays_from_the_plain_path(case):
+    """torch 2.14.1: on some 2-image batches the compiled step moves 10–25 % of the pixels differently from the eager
+    step (which matches): why the server keeps the plain path. A sentinel: it fails once every batch matches."""
+    model, *_ = case
+    g = load_gallery(PRETRAINED / "mnist")
+    step, same = levers.compiled_step(model, steps=STEPS), []
+    for first in (0, 10, 20):  # the same shape each time: one compilation
+        x, y = torch.stack([g.image(first + i) for i in range(2)]).contiguous(), g.labels[first:first + 2].long()
+        eps, alpha = torch.full((2, 1, 1, 1), 0.3), torch.full((2, 1, 1, 1), 0.05)
+        same.append(same_attack(step(x, y, eps, alpha), pgd(model, x, y, eps=0.3, alpha=0.05, steps=STEPS, fast=False),
+                                model))
+    assert not all(same), same

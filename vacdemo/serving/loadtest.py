@@ -256,7 +256,7 @@ async def searcher(s: Student, base: str, stop: asyncio.Event, timeout: float) -
             verdict, end, _ = await run_once(ws, page, rerun_msg(base, s.query()), timeout)
             s.times["open"].append(verdict or end)
             j = 0
-            while not stop.is_set():
+            while j == 0 or not stop.is_set():  # at least one search, however short the burst beside it
                 j += 1
                 verdict, end, _ = await run_once(ws, page, rerun_msg(base, page.query, pick(s, page, j), page.page_hash),
                                                  timeout)
