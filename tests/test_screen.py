@@ -67,3 +67,13 @@ def test_the_table_pairs_each_lever_with_the_ship_row_on_the_same_images():
     text = table([base, better, {**better, "lever": "no-hits", "validation_hits": None, "realset": {}}])
     assert "| ship | 1 | 0.5000 | — |" in text and "+0.2500 ± 0.4900" in text
     assert "| no-hits | 1 | 0.7500 | — | — |" in text  # no hits: no pairing; a kind it never read: —
+
+
+def test_the_table_pairs_with_any_lever_named_as_base():
+    from vacdemo.study.screen import table
+    row = {"validation_hits": "1100", "validation_accuracy": 0.5, "epochs": 1, "realset": {"all": 1}, "train_s": 1}
+    rows = [{**row, "lever": "ship"}, {**row, "lever": "wide", "validation_hits": "0000", "validation_accuracy": 0.0},
+            {**row, "lever": "deep", "validation_hits": "1111", "validation_accuracy": 1.0}]
+    text = table(rows, base="wide")
+    assert "Δ vs wide" in text and "| wide | 1 | 0.0000 | — |" in text
+    assert "| ship | 1 | 0.5000 | +0.5000" in text and "| deep | 1 | 1.0000 | +1.0000 ± 0.0000" in text

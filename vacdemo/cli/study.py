@@ -123,6 +123,8 @@ def cmd_screen(args) -> int:
     unknown = [x for x in levers if x not in LEVERS[args.dataset]]
     if unknown:
         raise SettingsError(f"unknown lever(s) {unknown} for {args.dataset}; choose from {sorted(LEVERS[args.dataset])}")
+    if args.base != "ship" and args.base not in levers:
+        raise SettingsError(f"--base {args.base} is not among the levers screened ({' '.join(levers)}): add it to --levers")
     check_counts(epochs=args.epochs)
     work = Path(args.work or f"runs/screen-{args.dataset}")
     rows = []
@@ -131,10 +133,10 @@ def cmd_screen(args) -> int:
                            download=args.download))
         print(f"  {lever}: validation {rows[-1]['validation_accuracy']:.4f}, realset {rows[-1]['realset']['all']:.3f}",
               flush=True)
-    print(table(rows))
+    print(table(rows, args.base))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(table(rows) + "\n")
+        Path(args.out).write_text(table(rows, args.base) + "\n")
         print(f"wrote {args.out}")
     return 0
 
@@ -145,6 +147,7 @@ def register(sub) -> None:
     p.add_argument("--dataset", choices=["mnist", "fmnist"], default="mnist")
     p.add_argument("--levers", nargs="+", help="levers to screen, in order (mnist: ship elastic redraw "
                    "redraw+elastic by default, also wide, hidden-128 and hidden-256; fmnist: ship wide hidden-128 hidden-256)")
+    p.add_argument("--base", default="ship", help="the lever each row's paired difference is taken from (default ship)")
     p.add_argument("--epochs", type=int, default=8, help="epochs per screen (default 8; ramps and milestones scale)")
     p.add_argument("--work", help="models and results (default runs/screen-<dataset>)")
     p.add_argument("--out", help="also write the table to this markdown file")

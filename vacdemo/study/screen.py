@@ -110,17 +110,17 @@ def paired(row: dict, base: dict) -> tuple[float, float] | None:
     return mean, 1.96 * sd / math.sqrt(len(d))
 
 
-def table(rows: list[dict]) -> str:
-    """Markdown: one row per lever, validation accuracy (what chooses) and its paired difference from the ship row,
-    then the realset per kind (reported)."""
+def table(rows: list[dict], base: str = "ship") -> str:
+    """Markdown: one row per lever, validation accuracy (what chooses) and its paired difference from the `base`
+    lever's row, then the realset per kind (reported)."""
     if not rows:
         return ""
     kinds = sorted({k for r in rows for k in r["realset"]}, key=lambda k: (k == "all", k))  # a kind added later: —
-    base = next((r for r in rows if r["lever"] == "ship"), None)
-    out = ["| lever | epochs | validation acc | Δ vs ship (paired 95 %) | " + " | ".join(kinds) + " | train s |",
+    base_row = next((r for r in rows if r["lever"] == base), None)
+    out = [f"| lever | epochs | validation acc | Δ vs {base} (paired 95 %) | " + " | ".join(kinds) + " | train s |",
            "|---|---:|---:|---:|" + "---:|" * len(kinds) + "---:|"]
     for r in rows:
-        pd = paired(r, base) if base is not None and r is not base else None
+        pd = paired(r, base_row) if base_row is not None and r is not base_row else None
         delta = f"{pd[0]:+.4f} ± {pd[1]:.4f}" if pd else "—"
         out.append(f"| {r['lever']} | {r['epochs']} | {r['validation_accuracy']:.4f} | {delta} | "
                    + " | ".join(f"{r['realset'][k]:.3f}" if k in r["realset"] else "—" for k in kinds) + f" | {r['train_s']:.0f} |")
