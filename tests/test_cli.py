@@ -1,4 +1,5 @@
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -129,3 +130,13 @@ def test_attack_eps_out_of_range_is_one_line(eps, norm, capsys):
     assert main(["attack", "--dataset", "mnist", "--eps", eps, "--norm", norm]) == 2
     err = capsys.readouterr().err
     assert "out of range" in err and err.count("\n") == 1
+
+
+def test_evaluate_reads_a_plain_cnn_and_prints_each_class(data_dir, capsys):
+    """A rival has no decoder: its clean and per-class accuracy, no reconstruction lines (once a KeyError)."""
+    assert main(["evaluate", "--dataset", "fmnist", "--checkpoint", str(ROOT / "pretrained" / "fmnist-cnn"),
+                 "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "clean accuracy" in out and "reconstruction" not in out
+    per_class = dict(re.findall(r"(\w[\w/ ]*?) (0\.\d{3}|1\.000)", out.split("per class:")[1]))
+    assert len(per_class) == 10 and 0.5 < float(per_class["Shirt"]) < float(per_class["Trouser"])

@@ -10,15 +10,18 @@ from .common import checkpoint_for, command
 def cmd_evaluate(args) -> int:
     from ..data import load_split
     from ..device import pick_device
+    from ..datasets import CLASS_NAMES
     from ..training.evaluate import evaluate
     ckpt, model = checkpoint_for(args.dataset, args.checkpoint)
     device = pick_device(args.device)
     split = load_split(args.dataset, False, args.data_dir, args.download)
-    m = evaluate(model.to(device), split, device, bf16=args.bf16)
+    m = evaluate(model.to(device), split, device, bf16=args.bf16, per_class=True)
     print(f"{args.dataset} test set ({len(split)} images), checkpoint {ckpt}, {'bf16 autocast' if args.bf16 else 'fp32'}:\n"
-          f"  clean accuracy             {m['accuracy']:.4f}\n"
-          f"  reconstruction error ‖x − x̂‖₂ {m['recon_error_l2']:.3f}  (mean per image)\n"
-          f"  reconstruction NLL         {m['recon_nll']:.2f} nats per image")
+          f"  clean accuracy             {m['accuracy']:.4f}")
+    if "recon_nll" in m:  # a β-VAC; a plain CNN has no decoder
+        print(f"  reconstruction error ‖x − x̂‖₂ {m['recon_error_l2']:.3f}  (mean per image)\n"
+              f"  reconstruction NLL         {m['recon_nll']:.2f} nats per image")
+    print("  per class: " + ", ".join(f"{name} {a:.3f}" for name, a in zip(CLASS_NAMES[args.dataset], m["per_class"])))
     if args.json:
         Path(args.json).write_text(json.dumps(m, indent=1))
     return 0
