@@ -146,7 +146,7 @@ def register(sub) -> None:
                 "data")
     p.add_argument("--dataset", choices=["mnist", "fmnist"], default="mnist")
     p.add_argument("--levers", nargs="+", help="levers to screen, in order (mnist: ship elastic redraw "
-                   "redraw+elastic by default, also wide, hidden-128 and hidden-256; fmnist: ship wide hidden-128 hidden-256)")
+                   "redraw+elastic by default, also wide, hidden-128 and hidden-256; fmnist: ship wide hidden-128 hidden-256 no-augment)")
     p.add_argument("--base", default="ship", help="the lever each row's paired difference is taken from (default ship)")
     p.add_argument("--epochs", type=int, default=8, help="epochs per screen (default 8; ramps and milestones scale)")
     p.add_argument("--work", help="models and results (default runs/screen-<dataset>)")

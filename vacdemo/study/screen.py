@@ -37,6 +37,7 @@ LEVERS = {  # per data set, one change each against its ship recipe
         "wide": {"width1": 32, "width2": 64},  # 1.8× the ship's compute
         "hidden-128": {"hidden": 128},  # a wider classifier head: the class term's share of the code
         "hidden-256": {"hidden": 256},  # the head's curve one step further
+        "no-augment": {"augment": False},  # what the real-picture augmentation costs the clean test set
     },
 }
 RESULT = "result.json"
