@@ -13,7 +13,7 @@ def evaluate(model: BetaVAC, split: Split, device: torch.device, *, bf16: bool =
     """accuracy, mean ℓ2 reconstruction error ‖x − x̂‖₂ and mean Bernoulli NLL (nats/image), z = mu(x); per_class:
     also "per_class", each class's accuracy (a list, by label)."""
     correct, l2, nll = 0, 0.0, 0.0
-    hits, seen = torch.zeros(0), torch.zeros(0)
+    reads, labels = [], []  # per_class only
     for start in range(0, len(split), batch_size):
         x, y = split.batch(slice(start, start + batch_size))
         x, y = x.to(device, memory_format=torch.channels_last), y.to(device)
@@ -23,17 +23,17 @@ def evaluate(model: BetaVAC, split: Split, device: torch.device, *, bf16: bool =
         right = logits.argmax(1) == y
         correct += right.sum().item()
         if per_class:
-            k = logits.shape[1]
-            hits = hits.new_zeros(k) if hits.numel() == 0 else hits
-            seen = seen.new_zeros(k) if seen.numel() == 0 else seen
-            hits += torch.bincount(y[right].cpu(), minlength=k).float()
-            seen += torch.bincount(y.cpu(), minlength=k).float()
+            reads.append(logits.argmax(1).cpu())
+            labels.append(y.cpu())
         if read is None:  # the plain CNN: nothing to reconstruct
             continue
         l2 += reconstruction_error(model, x, torch.sigmoid(read.recon_logits.float())).sum().item()
         nll += F.binary_cross_entropy_with_logits(read.recon_logits.float(), x, reduction="sum").item()
     n = len(split)
-    classes = {"per_class": (hits / seen.clamp(min=1)).tolist()} if per_class else {}
+    classes = {}
+    if per_class:
+        r, t, k = torch.cat(reads), torch.cat(labels), logits.shape[1]
+        classes["per_class"] = [(r[t == c] == c).float().mean().nan_to_num().item() for c in range(k)]
     if not model.has_decoder:
         return {"accuracy": correct / n, **classes}
     return {"accuracy": correct / n, "recon_error_l2": l2 / n, "recon_nll": nll / n, **classes}
