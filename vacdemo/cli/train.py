@@ -85,8 +85,10 @@ def cmd_train(args) -> int:
               (f"; catastrophic overfitting after it: PGD accuracy collapsed while FGSM's stayed high at epochs "
                f"{collapsed}" if collapsed else ""))
     kept = next((r for r in history if r.get("selected")), history[-1])  # the model saved: its epoch's row
+    # a resumed run's rows count the time of the runs before it: the card's "train loop" is all of it
+    wall = max(time.perf_counter() - start, history[-1]["wall_s"])
     final = {**kept, "device": str(device), "threads": torch.get_num_threads(),
-             "wall_s": round(time.perf_counter() - start, 1), "command": args.command_line}
+             "wall_s": round(wall, 1), "command": args.command_line}
     save_checkpoint(model.cpu(), out, {"final": final, "preset": args.preset})
     drop_resume(out)
     print(f"done in {final['wall_s']:.0f}s: test accuracy {final['test_accuracy']:.4f}; checkpoint in {out}")
